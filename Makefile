@@ -1,0 +1,37 @@
+# Each target bootstraps .venv; a stamp per extra set avoids reinstalling on every run.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[plot,progress]"
+	@touch $@
+
+$(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+	@touch $@
+
+$(VENV)/.stamp-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test,dev]"
+	@touch $@
+
+demo: $(VENV)/.stamp-demo
+	$(BIN)/backproplab demo --out demo-output
+
+test: $(VENV)/.stamp-test
+	$(BIN)/python -m pytest
+
+# PyTorch is an optional reference: `$(BIN)/pip install torch==2.13.0` to include it.
+bench: $(VENV)/.stamp-test
+	$(BIN)/python benchmarks/run.py
+
+lint: $(VENV)/.stamp-dev
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache

@@ -1,0 +1,61 @@
+"""backproplab: fully-connected neural networks trained by explicit backpropagation, in NumPy,
+with the instruments that show why a network learns or stalls."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import activations, datasets, initializers, losses, metrics, optimizers
+from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .gradcheck import GradCheckResult, check_gradient, gradcheck
+from .layers import Dense, Layer, Parameter
+from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Loss
+from .network import Network
+from .optimizers import SGD, Adam, Optimizer, RMSProp
+from .persistence import ModelFileError, load, save
+from .training import Callback, ConvergenceWarning, DivergenceWarning, History, Stop
+
+try:
+    __version__ = version("backproplab")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.1.0"
+
+__all__ = [
+    "Adam",
+    "BinaryCrossEntropy",
+    "Callback",
+    "ConvergenceWarning",
+    "CrossEntropy",
+    "Dense",
+    "DivergenceWarning",
+    "GradCheckResult",
+    "History",
+    "Identity",
+    "Layer",
+    "LeakyReLU",
+    "Loss",
+    "MAE",
+    "MSE",
+    "ModelFileError",
+    "Network",
+    "Optimizer",
+    "Parameter",
+    "RMSProp",
+    "ReLU",
+    "SGD",
+    "Sigmoid",
+    "Softmax",
+    "Stop",
+    "Tanh",
+    "__version__",
+    "activations",
+    "check_gradient",
+    "datasets",
+    "gradcheck",
+    "initializers",
+    "load",
+    "losses",
+    "metrics",
+    "optimizers",
+    "save",
+]

@@ -1,0 +1,7 @@
+"""`python -m backproplab ...`"""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

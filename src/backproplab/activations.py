@@ -1,0 +1,203 @@
+r"""Activation layers: no parameters, ``A = f(Z)`` forward, ``grad_in = grad_out * f'(Z)`` backward.
+
+Each layer keeps its *output* ``A`` from the last forward and computes the derivative from it, so the
+backward pass needs nothing else. All are stable for pre-activations of any finite size: no overflow,
+underflow or invalid-value floating-point flags, even under ``np.errstate(all="raise")``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from ._validation import choose
+from .layers import BufferedLayer
+
+__all__ = ["Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Identity", "Softmax", "ACTIVATIONS", "get"]
+
+
+class Activation(BufferedLayer):
+    """Base class: remembers the last output ``A``."""
+
+    name = ""
+    #: True when f' jumps at 0: gradient checks report points next to the kink instead of failing.
+    kink = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.A: np.ndarray | None = None
+
+    def _out(self, Z: np.ndarray, training: bool) -> np.ndarray | None:
+        return self.buffer("A", Z.shape, Z.dtype) if training else None
+
+    def _grad_in(self, grad_out: np.ndarray) -> np.ndarray:
+        return self.buffer("grad_in", grad_out.shape, grad_out.dtype)
+
+
+class Sigmoid(Activation):
+    r"""Logistic sigmoid.
+
+    Notes
+    -----
+    Forward: ``A = 1 / (1 + exp(-Z))`` (scipy's ``expit``, stable for any ``Z``).
+    Backward: ``grad_in = grad_out * A * (1 - A)``; ``A * (1 - A) <= 1/4``, which is why deep sigmoid
+    stacks shrink their gradients by at least 4x per layer.
+    """
+
+    name = "sigmoid"
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        self.A = expit(X, out=self._out(X, training))
+        return self.A
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        grad_in = np.subtract(1, self.A, out=self._grad_in(grad_out))
+        grad_in *= self.A
+        grad_in *= grad_out
+        return grad_in
+
+
+class Tanh(Activation):
+    r"""Hyperbolic tangent.
+
+    Notes
+    -----
+    Forward: ``A = tanh(Z)``. Backward: ``grad_in = grad_out * (1 - A**2)``.
+    """
+
+    name = "tanh"
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        self.A = np.tanh(X, out=self._out(X, training))
+        return self.A
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        grad_in = np.multiply(self.A, self.A, out=self._grad_in(grad_out))
+        np.subtract(1, grad_in, out=grad_in)
+        grad_in *= grad_out
+        return grad_in
+
+
+class ReLU(Activation):
+    r"""Rectified linear unit.
+
+    Notes
+    -----
+    Forward: ``A = max(Z, 0)``. Backward: ``grad_in = grad_out * [A > 0]`` (the derivative at 0 is
+    taken as 0, as in PyTorch and scikit-learn).
+    """
+
+    name = "relu"
+    kink = True
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        self.A = np.maximum(X, 0, out=self._out(X, training))
+        return self.A
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        grad_in = np.greater(self.A, 0, out=self._grad_in(grad_out))
+        grad_in *= grad_out
+        return grad_in
+
+
+class LeakyReLU(Activation):
+    r"""Leaky ReLU with slope ``negative_slope`` for negative inputs.
+
+    Parameters
+    ----------
+    negative_slope : float in [0, 1)
+
+    Notes
+    -----
+    Forward: ``A = max(Z, s * Z)``. Backward: ``grad_in = grad_out * (1 if A > 0 else s)``.
+    """
+
+    name = "leaky_relu"
+    kink = True
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real) or not (
+            0 <= negative_slope < 1
+        ):
+            raise ValueError(f"negative_slope must be a number in [0, 1), got {negative_slope!r}")
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        A = np.multiply(X, self.negative_slope, out=self._out(X, training))
+        self.A = np.maximum(X, A, out=A)
+        return self.A
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        grad_in = np.greater(self.A, 0, out=self._grad_in(grad_out))
+        grad_in *= 1.0 - self.negative_slope
+        grad_in += self.negative_slope
+        grad_in *= grad_out
+        return grad_in
+
+    def spec(self) -> dict[str, Any]:
+        return {"type": "LeakyReLU", "negative_slope": self.negative_slope}
+
+
+class Identity(Activation):
+    r"""Identity: ``A = Z`` forward, ``grad_in = grad_out`` backward."""
+
+    name = "identity"
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        self.A = X
+        return X
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out
+
+
+def softmax_floor(dtype: np.dtype) -> float:
+    """Lowest shifted logit kept: exp of it stays a normal number even after division by a batch."""
+    return 0.85 * float(np.log(np.finfo(dtype).tiny))
+
+
+def softmax(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Row-wise softmax, stable for any finite logits (shifted by the row max, floored, then exp)."""
+    out = np.subtract(Z, Z.max(axis=1, keepdims=True), out=out)
+    np.maximum(out, softmax_floor(out.dtype), out=out)
+    np.exp(out, out=out)
+    out /= out.sum(axis=1, keepdims=True)
+    return out
+
+
+class Softmax(Activation):
+    r"""Softmax over the last axis (output layer only).
+
+    Notes
+    -----
+    Forward: ``A_ik = exp(Z_ik - max_j Z_ij) / sum_j exp(Z_ij - max_j Z_ij)``.
+    Backward (the Jacobian-vector product): ``grad_in = A * (grad_out - sum_k(grad_out * A)_k)``.
+    Paired with cross-entropy it is fused into the loss instead (``delta = p - y``).
+    """
+
+    name = "softmax"
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        self.A = softmax(X, out=self._out(X, training))
+        return self.A
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        grad_in = np.multiply(grad_out, self.A, out=self._grad_in(grad_out))
+        row_sum = grad_in.sum(axis=1, keepdims=True)
+        np.subtract(grad_out, row_sum, out=grad_in)
+        grad_in *= self.A
+        return grad_in
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softmax)
+}
+
+
+def get(name: str, argument: str = "activation") -> Activation:
+    """A new activation layer by name, listing the valid names when it is unknown."""
+    return ACTIVATIONS[choose(argument, name, ACTIVATIONS)]()

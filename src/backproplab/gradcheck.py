@@ -1,0 +1,281 @@
+r"""Finite-difference gradient checks, for a network or for anyone's hand-written gradient code.
+
+For every checked entry ``w`` of a parameter array, the numerical derivative is the five-point
+central difference in float64 (truncation error O(h^4)):
+
+    n = (-L(w + 2h) + 8 L(w + h) - 8 L(w - h) + L(w - 2h)) / (12 h)
+
+and it is compared with the analytic derivative ``a``:
+
+    rel = |a - n| / max(|a|, |n|, floor),   floor = 1e7 * eps64 * max(|L|, 1) / h
+
+Rounding in ``L`` limits any difference quotient to an absolute accuracy of about
+``eps64 * |L| / h`` (eps64 = 2.2e-16); ``floor`` is the gradient size below which that noise would
+dominate, so such entries are judged by their absolute error (anything wrong by more than about
+``2e-10 * max(|L|, 1)`` is still caught). Defaults: ``h = 1e-4``, ``rtol = 1e-5``; an array passes when
+every checked entry has ``rel <= rtol``. A correct gradient typically shows ``rel`` below 1e-8, a wrong
+one 1e-2 or more.
+
+Points within ``2h`` of a ReLU kink (an activation that changes sign across the stencil) have no
+derivative; they are counted as ``n_kinks`` and left out of the verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._validation import check_int, check_real
+from .network import Network
+
+__all__ = ["gradcheck", "check_gradient", "GradCheckResult", "ParameterCheck"]
+
+
+@dataclass
+class ParameterCheck:
+    """The check of one parameter array."""
+
+    name: str
+    shape: tuple[int, ...]
+    max_rel_error: float
+    worst_index: tuple[int, ...]
+    max_abs_error: float
+    analytic: float
+    numeric: float
+    n_checked: int
+    n_kinks: int = 0
+    passed: bool = True
+
+
+@dataclass
+class GradCheckResult:
+    """Per-parameter results, the overall verdict and the settings used."""
+
+    params: list[ParameterCheck]
+    rtol: float
+    eps: float
+    kinks: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(p.passed for p in self.params)
+
+    @property
+    def max_rel_error(self) -> float:
+        return max((p.max_rel_error for p in self.params), default=0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "max_rel_error": self.max_rel_error,
+            "rtol": self.rtol,
+            "eps": self.eps,
+            "params": [
+                {
+                    "name": p.name,
+                    "shape": list(p.shape),
+                    "max_rel_error": p.max_rel_error,
+                    "worst_index": list(p.worst_index),
+                    "max_abs_error": p.max_abs_error,
+                    "analytic": p.analytic,
+                    "numeric": p.numeric,
+                    "n_checked": p.n_checked,
+                    "n_kinks": p.n_kinks,
+                    "passed": p.passed,
+                }
+                for p in self.params
+            ],
+        }
+
+    def __str__(self) -> str:
+        verdict = "PASSED" if self.passed else "FAILED"
+        lines = [f"gradient check {verdict}: max relative error {self.max_rel_error:.2e} (rtol {self.rtol:g}, eps {self.eps:g})"]
+        for p in self.params:
+            mark = "ok  " if p.passed else "FAIL"
+            kinks = f", {p.n_kinks} at ReLU kinks skipped" if p.n_kinks else ""
+            lines.append(
+                f"  {mark} {p.name:<6} {str(p.shape):<12} max rel {p.max_rel_error:.2e} at {p.worst_index} "
+                f"(analytic {p.analytic:.6g}, numeric {p.numeric:.6g}; {p.n_checked} entries{kinks})"
+            )
+        return "\n".join(lines)
+
+
+def _compare(
+    loss_at: Callable[[], float],
+    analytic: Sequence[np.ndarray],
+    params: Sequence[np.ndarray],
+    names: Sequence[str],
+    eps: float,
+    rtol: float,
+    floor: float | None,
+    max_entries: int | None,
+    rng: np.random.Generator,
+    kink_state: Callable[[], Any] | None = None,
+) -> GradCheckResult:
+    checks = []
+    base_loss = loss_at()
+    if floor is None:
+        floor = 1e7 * np.finfo(np.float64).eps * max(abs(base_loss), 1.0) / eps
+    for p_index, (param, grad, name) in enumerate(zip(params, analytic, names)):
+        grad = np.asarray(grad, dtype=np.float64)
+        if grad.shape != param.shape:
+            raise ValueError(f"gradient {p_index} ({name}) has shape {grad.shape}, the parameter has {param.shape}")
+        flat = param.reshape(-1)
+        if not np.shares_memory(flat, param):
+            raise ValueError(f"parameter {p_index} ({name}) must be a contiguous array that can be perturbed in place")
+        indices = np.arange(flat.size)
+        if max_entries is not None and flat.size > max_entries:
+            indices = np.sort(rng.choice(flat.size, max_entries, replace=False))
+        worst = (-1.0, 0, 0.0, 0.0, 0.0)
+        n_kinks = 0
+        for i in indices:
+            original = flat[i]
+            values, kink_masks = [], []
+            for offset in (2 * eps, eps, -eps, -2 * eps):
+                flat[i] = original + offset
+                values.append(loss_at())
+                if kink_state is not None:
+                    kink_masks.append(kink_state())
+            flat[i] = original
+            if kink_masks and any(
+                not np.array_equal(a, b) for masks in kink_masks[1:] for a, b in zip(kink_masks[0], masks)
+            ):
+                n_kinks += 1
+                continue
+            numeric = (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * eps)
+            exact = float(grad.reshape(-1)[i])
+            abs_error = abs(exact - numeric)
+            rel = abs_error / max(abs(exact), abs(numeric), floor)
+            if rel > worst[0]:
+                worst = (rel, int(i), abs_error, exact, numeric)
+        rel, i, abs_error, exact, numeric = worst
+        rel = max(rel, 0.0)
+        checks.append(
+            ParameterCheck(
+                name=name,
+                shape=tuple(param.shape),
+                max_rel_error=rel,
+                worst_index=tuple(int(k) for k in np.unravel_index(i, param.shape)) if param.size else (),
+                max_abs_error=abs_error,
+                analytic=exact,
+                numeric=numeric,
+                n_checked=len(indices) - n_kinks,
+                n_kinks=n_kinks,
+                passed=bool(rel <= rtol) and np.isfinite(rel),
+            )
+        )
+    return GradCheckResult(checks, rtol=rtol, eps=eps)
+
+
+def _names(net: Network) -> list[str]:
+    names = []
+    layer_number = 0
+    for layer in net.layers:
+        params = layer.parameters()
+        if params:
+            layer_number += 1
+        names.extend(f"{p.name or 'p'}{layer_number}" for p in params)
+    return names
+
+
+def gradcheck(
+    net: Network,
+    X: Any,
+    y: Any,
+    *,
+    eps: float = 1e-4,
+    rtol: float = 1e-5,
+    floor: float | None = None,
+    max_entries: int | None = None,
+    seed: int | None = 0,
+) -> GradCheckResult:
+    """Check ``net.gradients(X, y)`` against central differences of ``net.loss(X, y)``.
+
+    The network must be float64 (central differences in float32 are too coarse to be a check);
+    use :func:`backproplab.persistence` or ``Network.mlp(..., dtype="float64")`` for a float64 copy.
+
+    Parameters
+    ----------
+    max_entries : int, optional
+        Check at most this many randomly chosen entries per parameter array (all by default).
+    """
+    eps = check_real("eps", eps, minimum=0.0, strict=True)
+    rtol = check_real("rtol", rtol, minimum=0.0, strict=True)
+    max_entries = check_int("max_entries", max_entries, minimum=1, allow_none=True)
+    if net.dtype != np.float64:
+        raise ValueError(f"gradcheck needs a float64 network, got {net.dtype}; gradients are checked in float64")
+    X, y = net.check_Xy(X, y)
+    net.forward_backward(X, y)
+    analytic = [p.grad.copy() for p in net.parameter_objects()]
+    kink_layers = [layer for layer in net.body if getattr(layer, "kink", False)]
+
+    def loss_at() -> float:
+        return net._loss_value(X, y)
+
+    def kink_state() -> list[np.ndarray]:
+        return [layer.A > 0 for layer in kink_layers]
+
+    return _compare(
+        loss_at,
+        analytic,
+        net.parameters(),
+        _names(net),
+        eps,
+        rtol,
+        floor,
+        max_entries,
+        np.random.default_rng(seed),
+        kink_state if kink_layers else None,
+    )
+
+
+def check_gradient(
+    loss_fn: Callable[[list[np.ndarray]], float],
+    grad_fn: Callable[[list[np.ndarray]], Sequence[np.ndarray]],
+    params: Sequence[np.ndarray],
+    *,
+    eps: float = 1e-4,
+    rtol: float = 1e-5,
+    floor: float | None = None,
+    max_entries: int | None = None,
+    names: Sequence[str] | None = None,
+    seed: int | None = 0,
+) -> GradCheckResult:
+    """Check anyone's hand-written gradient code.
+
+    Parameters
+    ----------
+    loss_fn : callable
+        ``loss_fn(params) -> float``.
+    grad_fn : callable
+        ``grad_fn(params) -> list of arrays``, the claimed gradient of ``loss_fn``, same shapes.
+    params : sequence of ndarray
+        The point to check at. They are converted to float64 copies, perturbed one entry at a time
+        and passed to both functions; the caller's arrays are never modified.
+
+    Examples
+    --------
+    >>> import numpy as np, backproplab as bp
+    >>> A = np.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> result = bp.check_gradient(lambda p: float(p[0] @ A @ p[0]), lambda p: [2 * A @ p[0]], [np.ones(2)])
+    >>> result.passed
+    True
+    """
+    eps = check_real("eps", eps, minimum=0.0, strict=True)
+    rtol = check_real("rtol", rtol, minimum=0.0, strict=True)
+    max_entries = check_int("max_entries", max_entries, minimum=1, allow_none=True)
+    if isinstance(params, np.ndarray):
+        params = [params]
+    work = [np.array(p, dtype=np.float64, copy=True) for p in params]
+    analytic = list(grad_fn([w.copy() for w in work]))
+    if len(analytic) != len(work):
+        raise ValueError(f"grad_fn returned {len(analytic)} arrays for {len(work)} parameters")
+    names = list(names) if names is not None else [f"p{i}" for i in range(len(work))]
+
+    def loss_at() -> float:
+        return float(loss_fn(work))
+
+    return _compare(loss_at, analytic, work, names, eps, rtol, floor, max_entries, np.random.default_rng(seed))

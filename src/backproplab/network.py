@@ -1,0 +1,308 @@
+r"""Network: an ordered stack of layers and a loss.
+
+The forward pass runs the layers in order; the backward pass runs them in reverse, each turning
+``grad_out = dL/d(its output)`` into ``grad_in = dL/d(its input)`` and writing its parameter gradients
+in place. When the loss is fused with the final activation (sigmoid + bce, softmax + cross_entropy),
+that activation is absorbed: training works on logits and ``predict`` applies the link function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import activations, initializers, losses
+from ._validation import as_float_array, check_int, check_real, choose, resolve_dtype
+from .activations import Activation
+from .layers import Dense, Layer, Parameter
+
+if TYPE_CHECKING:
+    from .training import History
+
+__all__ = ["Network"]
+
+HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
+OUTPUTS = HIDDEN + ("softmax",)
+
+
+class Network:
+    r"""An ordered stack of layers trained against one loss.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        Objects with ``forward(X, training=False)``, ``backward(grad_out)`` and ``parameters()``.
+    loss : {"mse", "mae", "bce", "cross_entropy"} or Loss
+    l2 : float, default 0
+        Adds ``l2 / 2 * sum(||W||^2)`` over the weight matrices of Dense layers (not biases) to the
+        loss, and ``l2 * W`` to each weight gradient.
+
+    Notes
+    -----
+    Forward: ``A_0 = X``, ``A_l = layer_l(A_{l-1})``, ``L = loss(A_last, y) + l2/2 sum ||W||^2``.
+    Backward: ``g = dL/dA_last``; for each layer in reverse, ``g = layer.backward(g)``.
+    """
+
+    def __init__(self, layers: Sequence[Layer], loss: str | losses.Loss = "mse", l2: float = 0.0) -> None:
+        layers = list(layers)
+        if not layers:
+            raise ValueError("layers is empty; a network needs at least one layer")
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(
+                    f"layers[{index}] is {type(layer).__name__}, which lacks forward/backward/parameters"
+                )
+        self.layers = layers
+        self.loss_fn = losses.get(loss)
+        self.l2 = check_real("l2", l2, minimum=0.0)
+        dense = [layer for layer in layers if isinstance(layer, Dense)]
+        for previous, current in zip(dense, dense[1:]):
+            if previous.out_features != current.in_features:
+                raise ValueError(
+                    f"layer shapes do not chain: Dense({previous.in_features}, {previous.out_features}) "
+                    f"is followed by Dense({current.in_features}, {current.out_features})"
+                )
+        dtypes = {layer.dtype for layer in dense}
+        if len(dtypes) > 1:
+            raise ValueError(f"all Dense layers must share one dtype, got {sorted(d.name for d in dtypes)}")
+        self.dtype = dtypes.pop() if dtypes else np.dtype(np.float64)
+        last = layers[-1]
+        absorbed = (
+            self.loss_fn.fused is not None
+            and isinstance(last, Activation)
+            and last.name == self.loss_fn.fused
+        )
+        # the layers that training runs; a fused output activation lives in the loss instead
+        self.body: list[Layer] = layers[:-1] if absorbed else layers
+        if not self.body:
+            raise ValueError("the network has no layer before its fused output activation")
+        self._params: list[Parameter] = [p for layer in layers for p in layer.parameters()]
+        self._weights: list[Parameter] = [layer.W for layer in dense]
+        self._reversed = self.body[::-1]
+        if isinstance(self.body[0], Dense):
+            # nobody needs dL/dX: the first Dense layer computes parameter gradients only
+            self._reversed = self._reversed[:-1]
+        self._first_dense = self.body[0] if isinstance(self.body[0], Dense) else None
+        self._grad_buffers: dict[tuple[int, ...], np.ndarray] = {}
+        self._l2_scratch = [np.empty_like(w.value) for w in self._weights]
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def mlp(
+        cls,
+        sizes: Sequence[int],
+        hidden: str = "relu",
+        output: str | None = None,
+        loss: str | None = None,
+        init: str | None = None,
+        seed: int | np.random.Generator | None = None,
+        dtype: Any = "float64",
+        l2: float = 0.0,
+        negative_slope: float = 0.01,
+    ) -> Network:
+        r"""A multi-layer perceptron: Dense layers of the given sizes, ``hidden`` after each but the
+        last, ``output`` after the last.
+
+        Parameters
+        ----------
+        sizes : sequence of int
+            ``[n_inputs, hidden_1, ..., n_outputs]``, at least two entries.
+        hidden : {"sigmoid", "tanh", "relu", "leaky_relu", "identity"}
+        output : {"sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax"}, optional
+            Defaults to the loss's natural pairing: sigmoid for bce, softmax for cross_entropy,
+            identity otherwise.
+        loss : {"mse", "mae", "bce", "cross_entropy"}, optional
+            Defaults to cross_entropy for a softmax output, bce for a sigmoid output with one unit
+            and mse otherwise. bce must pair with sigmoid and cross_entropy with softmax.
+        init : str, optional
+            Initialiser for every Dense layer; He for the ReLU family, Glorot otherwise.
+        seed : int or numpy.random.Generator, optional
+        dtype : {"float64", "float32"}
+        l2 : float
+        """
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
+            raise ValueError(f"sizes must be a list of at least two layer sizes, got {sizes!r}")
+        sizes = [check_int(f"sizes[{i}]", size, minimum=1) for i, size in enumerate(sizes)]
+        choose("hidden activation", hidden, HIDDEN)
+        if output is None:
+            output = {"bce": "sigmoid", "cross_entropy": "softmax"}.get(loss or "", "identity")
+        choose("output activation", output, OUTPUTS)
+        if loss is None:
+            loss = {"softmax": "cross_entropy"}.get(output, "mse")
+        choose("loss", loss, losses.LOSSES)
+        fused = losses.LOSSES[loss].fused
+        if fused is not None and output != fused:
+            raise ValueError(
+                f"loss {loss!r} is computed from logits and pairs with output={fused!r}, got output={output!r}"
+            )
+        init = init or initializers.default_for(hidden)
+        initializers.get(init)
+        resolve_dtype(dtype)
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        layers: list[Layer] = []
+        for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+            layers.append(Dense(n_in, n_out, init=init, rng=rng, dtype=dtype))
+            is_last = index == len(sizes) - 2
+            layers.append(_activation(output if is_last else hidden, negative_slope))
+        return cls(layers, loss=loss, l2=l2)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def n_inputs(self) -> int:
+        return self._dense()[0].in_features
+
+    @property
+    def n_outputs(self) -> int:
+        return self._dense()[-1].out_features
+
+    def _dense(self) -> list[Dense]:
+        dense = [layer for layer in self.layers if isinstance(layer, Dense)]
+        if not dense:
+            raise ValueError("the network has no Dense layer")
+        return dense
+
+    def parameters(self) -> list[np.ndarray]:
+        """The live parameter arrays, ``[W1, b1, W2, b2, ...]``; ``W`` is ``(in, out)``."""
+        return [p.value for p in self._params]
+
+    def parameter_objects(self) -> list[Parameter]:
+        """The Parameter objects (value and grad), in the order of :meth:`parameters`."""
+        return self._params
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the parameter arrays."""
+        return [p.value.copy() for p in self._params]
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Copy ``weights`` into the parameters in place (shapes must match)."""
+        if len(weights) != len(self._params):
+            raise ValueError(f"expected {len(self._params)} arrays, got {len(weights)}")
+        for index, (param, value) in enumerate(zip(self._params, weights)):
+            value = np.asarray(value)
+            if value.shape != param.value.shape:
+                raise ValueError(
+                    f"weights[{index}] has shape {value.shape}, expected {param.value.shape}"
+                )
+            np.copyto(param.value, value)
+
+    # ------------------------------------------------------------------ public computations
+    def check_X(self, X: Any, name: str = "X") -> np.ndarray:
+        """Validate ``X`` and convert it to the network's dtype."""
+        X = as_float_array(name, X, self.dtype)
+        if X.shape[1] != self.n_inputs:
+            raise ValueError(
+                f"{name} has {X.shape[1]} feature(s) but the network expects {self.n_inputs}"
+            )
+        return X
+
+    def check_Xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Validate a data set; targets come back as ``(n_samples, n_outputs)`` in the network dtype."""
+        X = self.check_X(X)
+        y = self.loss_fn.prepare_targets(y, self.n_outputs, self.dtype)
+        if X.shape[0] != y.shape[0]:
+            raise ValueError(f"X and y have different numbers of rows: {X.shape[0]} and {y.shape[0]}")
+        return X, y
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Network outputs for ``X`` of shape ``(n_samples, n_inputs)``: probabilities for fused
+        sigmoid/softmax outputs, values otherwise; shape ``(n_samples, n_outputs)``."""
+        return self._predict(self.check_X(X))
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        A = X
+        for layer in self.body:
+            A = layer.forward(A, False)
+        A = self.loss_fn.link(A)
+        return A.copy() if A is X else A
+
+    def loss(self, X: Any, y: Any) -> float:
+        """The training objective on ``(X, y)``: mean loss plus the L2 term."""
+        X, y = self.check_Xy(X, y)
+        return self._loss_value(X, y)
+
+    def _loss_value(self, X: np.ndarray, y: np.ndarray) -> float:
+        A = X
+        for layer in self.body:
+            A = layer.forward(A, False)
+        return self.loss_fn.value(A, y) + self._l2_value()
+
+    def gradients(self, X: Any, y: Any) -> list[np.ndarray]:
+        """Gradients of :meth:`loss`, same order and shapes as :meth:`parameters` (copies)."""
+        X, y = self.check_Xy(X, y)
+        self.forward_backward(X, y)
+        return [p.grad.copy() for p in self._params]
+
+    # ------------------------------------------------------------------ the hot path
+    def forward_backward(self, X: np.ndarray, y: np.ndarray) -> float:
+        """One forward and backward pass on a validated batch; returns the loss and leaves every
+        parameter's ``grad`` filled in. No validation: callers pass arrays from :meth:`check_Xy`."""
+        A = X
+        for layer in self.body:
+            A = layer.forward(A, True)
+        grad = self._grad_buffers.get(A.shape)
+        if grad is None:
+            grad = self._grad_buffers[A.shape] = np.empty_like(A)
+        loss = self.loss_fn.value_and_grad(A, y, grad)
+        for layer in self._reversed:
+            grad = layer.backward(grad)
+        if self._first_dense is not None:
+            self._first_dense.backward_params_only(grad)
+        if self.l2:
+            loss += self._l2_value()
+            for weight, scratch in zip(self._weights, self._l2_scratch):
+                weight.grad += np.multiply(weight.value, self.l2, out=scratch)
+        return loss
+
+    def _l2_value(self) -> float:
+        if not self.l2:
+            return 0.0
+        return 0.5 * self.l2 * sum(float(np.vdot(w.value, w.value)) for w in self._weights)
+
+    # ------------------------------------------------------------------ training and evaluation
+    def fit(self, X: Any, y: Any, **kwargs: Any) -> History:
+        """Train in place; see :func:`backproplab.training.fit` for every argument."""
+        from .training import fit
+
+        return fit(self, X, y, **kwargs)
+
+    def evaluate(self, X: Any, y: Any, metrics: Sequence[str] = ("loss",)) -> dict[str, float]:
+        """Named metrics on ``(X, y)``: "loss" and any of :data:`backproplab.metrics.METRICS`."""
+        from . import metrics as metric_module
+
+        X, y = self.check_Xy(X, y)
+        predictions = self._predict(X)
+        result: dict[str, float] = {}
+        for name in metrics:
+            if name == "loss":
+                result[name] = self._loss_value(X, y)
+            else:
+                result[name] = metric_module.get(name)(y, predictions)
+        return result
+
+    def spec(self) -> dict[str, Any]:
+        """JSON-able architecture: layer specs, loss, l2 and dtype."""
+        return {
+            "layers": [_layer_spec(layer) for layer in self.layers],
+            "loss": self.loss_fn.name,
+            "l2": self.l2,
+            "dtype": self.dtype.name,
+        }
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Network([{inner}], loss={self.loss_fn.name!r}, l2={self.l2!r})"
+
+
+def _activation(name: str, negative_slope: float) -> Activation:
+    if name == "leaky_relu":
+        return activations.LeakyReLU(negative_slope)
+    return activations.get(name)
+
+
+def _layer_spec(layer: Layer) -> dict[str, Any]:
+    spec = getattr(layer, "spec", None)
+    if spec is None:
+        raise TypeError(f"layer {type(layer).__name__} has no spec() and cannot be described")
+    return spec()
