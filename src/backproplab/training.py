@@ -8,6 +8,7 @@ monitoring, callbacks, gradient norms, time checks) costs nothing when it is not
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import logging
 import math
@@ -338,12 +339,11 @@ def fit(
         "network": net.spec(),
         "seed": seed if isinstance(seed, (int, type(None))) else "generator",
     }
-    step = epoch = 0
+    step = epoch = skip = 0
     if resume is not None:
         state = persistence.load_checkpoint(resume, net, opt)
-        step, epoch = state["step"], state["epoch"]
-        if "rng" in state:
-            rng.bit_generator.state = state["rng"]
+        step, epoch, skip = state["step"], state["epoch"], state.get("step_in_epoch", 0)
+        rng.bit_generator.state = state["rng"]
     sched.start(opt.lr)
 
     snapshot = [p.value.copy() for p in params]
@@ -367,12 +367,24 @@ def fit(
     last_loss = math.nan
     epoch_loss, epoch_steps = 0.0, 0
 
+    epoch_rng_state: dict[str, Any] = rng.bit_generator.state
+
+    def checkpoint_state() -> dict[str, Any]:
+        # the epoch's data order is replayed from its starting rng state on resume
+        return {"step": step, "epoch": epoch, "rng": epoch_rng_state if in_epoch else rng.bit_generator.state,
+                "step_in_epoch": epoch_steps + skip_done if in_epoch else 0}
+
     for cb in callbacks:
         if cb.on_train_begin(net, history):
             reason = "callback"
+    in_epoch = False
+    skip_done = 0
+    errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
+    errstate.__enter__()  # divergence is detected from the loss and reported; numpy's warnings would be noise
     try:
         while not reason:
             # ---------------------------------------------------------------- one epoch
+            epoch_rng_state = rng.bit_generator.state
             if full_batch_in_place:
                 batches: Any = (None,)
             elif sampling == "random":
@@ -381,6 +393,12 @@ def fit(
                 order = rng.permutation(n) if shuffle else np.arange(n)
                 batches = (order[i : i + bs] for i in range(0, n, bs))
             epoch_loss, epoch_steps = 0.0, 0
+            in_epoch = True
+            if skip:
+                batches = itertools.islice(batches, skip, None)
+                skip_done, skip = skip, 0
+            else:
+                skip_done = 0
             for index in batches:
                 if index is None:
                     Xb, yb = X, y
@@ -440,12 +458,15 @@ def fit(
                 if time_limit is not None and time.perf_counter() - start > time_limit:
                     reason = reason or "time_limit"
                 if checkpoint_every and step % checkpoint_every == 0:
-                    persistence.save_checkpoint(checkpoint, net, opt, {"step": step, "epoch": epoch, "rng": rng.bit_generator.state})
+                    persistence.save_checkpoint(checkpoint, net, opt, checkpoint_state())
                 if reason:
                     break
             if epoch_steps == 0:
                 break
             # ---------------------------------------------------------------- end of epoch
+            if reason and epoch_steps + skip_done < steps_per_epoch:
+                break  # stopped mid-epoch: a partial epoch is not recorded as an epoch
+            in_epoch = False
             epoch += 1
             epoch_mean = epoch_loss / epoch_steps
             history.loss.append(epoch_mean)
@@ -486,6 +507,7 @@ def fit(
         reason = "interrupted"
         history.message = f"interrupted by the user after step {step}; the weights of step {step} are kept"
     finally:
+        errstate.__exit__(None, None, None)
         if bar is not None:
             bar.close()
     history.stop_reason = reason
@@ -503,7 +525,7 @@ def fit(
         history.message = _not_converged_message(reason, stop, history, max_steps, max_epochs, last_grad_norm)
         warnings.warn(history.message, ConvergenceWarning, stacklevel=3)
     if checkpoint is not None:
-        persistence.save_checkpoint(checkpoint, net, opt, {"step": step, "epoch": epoch, "rng": rng.bit_generator.state})
+        persistence.save_checkpoint(checkpoint, net, opt, checkpoint_state())
     for cb in callbacks:
         cb.on_train_end(history)
     return history
