@@ -7,9 +7,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import activations, datasets, initializers, losses, metrics, optimizers
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .diagnostics import Diagnosis, Finding, diagnose
 from .gradcheck import GradCheckResult, check_gradient, gradcheck
 from .layers import Dense, Layer, Parameter
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Loss
+from .monitor import GradientFlow
 from .network import Network
 from .optimizers import SGD, Adam, Optimizer, RMSProp
 from .persistence import ModelFileError, load, save
@@ -27,8 +29,11 @@ __all__ = [
     "ConvergenceWarning",
     "CrossEntropy",
     "Dense",
+    "Diagnosis",
     "DivergenceWarning",
+    "Finding",
     "GradCheckResult",
+    "GradientFlow",
     "History",
     "Identity",
     "Layer",
@@ -51,6 +56,7 @@ __all__ = [
     "activations",
     "check_gradient",
     "datasets",
+    "diagnose",
     "gradcheck",
     "initializers",
     "load",

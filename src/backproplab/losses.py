@@ -92,16 +92,18 @@ class BinaryCrossEntropy(Loss):
     Notes
     -----
     With logits ``Z`` and ``p = sigmoid(Z)``:
-    ``L = mean(-y log p - (1 - y) log(1 - p)) = mean(softplus(Z) - y Z)``, computed with
-    ``log_expit`` so that no logit overflows; ``dL/dZ = (p - y) / N``.
+    ``L = mean(-y log p - (1 - y) log(1 - p)) = mean(max(Z, 0) - y Z + softplus(-|Z|))``; the first two
+    terms cancel exactly for confident correct logits and ``softplus(-|Z|) = -log_expit(|Z|)`` never
+    overflows or underflows. ``dL/dZ = (p - y) / N``.
     """
 
     name = "bce"
     fused = "sigmoid"
 
     def value_and_grad(self, output: np.ndarray, y: np.ndarray, grad: np.ndarray) -> float:
-        # softplus(Z) = -log_expit(-Z)
-        loss = -float(log_expit(-output).sum()) - float(np.vdot(y, output))
+        margin = np.maximum(output, 0)
+        margin -= y * output
+        loss = float(margin.sum()) - float(log_expit(np.abs(output)).sum())
         p = expit(output, out=grad)
         p -= y
         p *= 1.0 / p.size

@@ -1,0 +1,146 @@
+"""What every experiment returns, and the small helpers they share."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ExperimentResult", "Experiment", "format_table", "new_figure"]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "-" if value is None else str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(value)
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return "-"
+        if value == 0 or 1e-3 <= abs(value) < 1e5:
+            return f"{value:.4g}"
+        return f"{value:.2e}"
+    return str(value)
+
+
+def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """A plain-text table; floats to 4 significant digits."""
+    if not rows:
+        return "(no rows)"
+    columns = list(columns or rows[0].keys())
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
+    rule = "  ".join("-" * w for w in widths)
+    body = ["  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths))) for r in cells]
+    return "\n".join([line, rule, *body])
+
+
+@dataclass
+class ExperimentResult:
+    """An experiment's measurements.
+
+    ``table`` holds the rows to compare with the source; ``conclusion`` is written from the measured
+    numbers; ``figures`` are (name, matplotlib Figure) pairs (empty without matplotlib); ``data``
+    keeps everything else worth saving; ``headline`` is the one-line source-vs-ours summary.
+    """
+
+    name: str
+    title: str
+    source: str
+    table: list[dict[str, Any]]
+    conclusion: str
+    figures: list[tuple[str, Any]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    headline: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(
+            {
+                "name": self.name,
+                "title": self.title,
+                "source": self.source,
+                "table": self.table,
+                "conclusion": self.conclusion,
+                "headline": self.headline,
+                "data": self.data,
+                "figures": [name for name, _ in self.figures],
+                "seconds": self.seconds,
+            }
+        )
+
+    def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=1)
+        if path is not None:
+            tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
+            with open(tmp, "w") as handle:
+                handle.write(text)
+            os.replace(tmp, path)
+        return text
+
+    def render(self) -> str:
+        return "\n".join(
+            [
+                f"== {self.name}: {self.title} ==",
+                f"source: {self.source}",
+                "",
+                format_table(self.table),
+                "",
+                "conclusion: " + self.conclusion,
+                f"({self.seconds:.2f} s)",
+            ]
+        )
+
+    def save_figures(self, folder: str | os.PathLike[str]) -> list[str]:
+        paths = []
+        for name, figure in self.figures:
+            path = os.path.join(os.fspath(folder), f"{self.name}-{name}.png")
+            figure.savefig(path, dpi=90)
+            paths.append(path)
+        return paths
+
+
+@dataclass
+class Experiment:
+    name: str
+    summary: str
+    run: Callable[..., ExperimentResult]
+
+    def __call__(self, seed: int = 0, quick: bool = False) -> ExperimentResult:
+        import time
+
+        start = time.perf_counter()
+        result = self.run(seed=seed, quick=quick)
+        result.seconds = time.perf_counter() - start
+        return result
+
+
+def new_figure(width: float = 6.4, height: float = 4.0) -> Any:
+    """A matplotlib Figure on the Agg canvas (no pyplot state), or None without matplotlib."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure

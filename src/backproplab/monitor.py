@@ -1,0 +1,77 @@
+"""Gradient-flow monitoring during training: per-Dense-layer statistics every ``every`` steps.
+
+Pass ``monitor=GradientFlow(every=k)`` to ``fit``; records go to ``History.monitor``. Nothing is
+computed on the other steps; off, it costs nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._validation import check_int
+from .activations import Activation
+from .layers import Dense
+
+__all__ = ["GradientFlow", "layer_stats", "SATURATION"]
+
+#: An activation output counts as saturated when its derivative is below about 1% of its maximum:
+#: sigmoid below 0.01 or above 0.99, tanh with |a| above 0.99.
+SATURATION = {"sigmoid": (0.01, 0.99), "tanh": (-0.99, 0.99)}
+
+
+def _following_activation(net: Any, dense: Dense) -> Activation | None:
+    layers = net.layers
+    index = next(i for i, layer in enumerate(layers) if layer is dense)
+    if index + 1 < len(layers) and isinstance(layers[index + 1], Activation):
+        activation = layers[index + 1]
+        return activation if activation in net.body else None  # a fused output is not computed in training
+    return None
+
+
+def layer_stats(net: Any, previous: list[np.ndarray] | None = None) -> list[dict[str, Any]]:
+    """Statistics of every Dense layer after the last forward/backward pass of ``net``.
+
+    For each layer: ``grad_norm`` = ||dL/dW||, ``mean_abs_delta`` = mean |dL/dZ|, ``update_ratio`` =
+    ||W_now - W_before|| / ||W_before|| (when ``previous`` weights are given), ``saturated`` = the
+    fraction of the following sigmoid/tanh outputs in their flat tails (see :data:`SATURATION`),
+    ``dead`` = the fraction of the following ReLU units that are zero for every sample of the batch.
+    """
+    stats = []
+    params = net.parameter_objects()
+    position = {id(p): i for i, p in enumerate(params)}
+    for number, dense in enumerate(layer for layer in net.layers if isinstance(layer, Dense)):
+        record: dict[str, Any] = {
+            "layer": number + 1,
+            "grad_norm": float(np.linalg.norm(dense.W.grad)),
+            "mean_abs_delta": float(np.abs(dense.delta).mean()) if dense.delta is not None else float("nan"),
+        }
+        if previous is not None:
+            before = previous[position[id(dense.W)]]
+            norm = float(np.linalg.norm(before))
+            record["update_ratio"] = float(np.linalg.norm(dense.W.value - before)) / norm if norm else float("nan")
+        activation = _following_activation(net, dense)
+        if activation is not None and activation.A is not None:
+            A = activation.A
+            record["activation"] = activation.name
+            if activation.name in SATURATION:
+                low, high = SATURATION[activation.name]
+                record["saturated"] = float(np.mean((A < low) | (A > high)))
+            if activation.name == "relu":
+                record["dead"] = float(np.mean(~(A > 0).any(axis=0)))
+        stats.append(record)
+    return stats
+
+
+class GradientFlow:
+    """Record :func:`layer_stats` every ``every`` steps (with the loss-free cost of a few norms)."""
+
+    def __init__(self, every: int = 100) -> None:
+        self.every = check_int("every", every, minimum=1)
+
+    def record(self, step: int, net: Any, previous: list[np.ndarray], lr: float) -> dict[str, Any]:
+        return {"step": step, "lr": lr, "layers": layer_stats(net, previous)}
+
+    def __repr__(self) -> str:
+        return f"GradientFlow(every={self.every})"

@@ -1,0 +1,143 @@
+import warnings
+
+import numpy as np
+import pytest
+
+import backproplab as bp
+
+
+@pytest.fixture
+def scaled_spheres():
+    X, y = bp.datasets.two_spheres(seed=0)
+    return (X - X.mean(axis=0)) / X.std(axis=0), y
+
+
+def codes(diagnosis, severity=("warning", "error")):
+    return {f.code for f in diagnosis.findings if f.severity in severity}
+
+
+def test_healthy_run_has_no_warning_or_error(scaled_spheres):
+    X, y = scaled_spheres
+    net = bp.Network.mlp([3, 16, 1], loss="bce", seed=0)
+    history = net.fit(X, y, optimizer="adam", lr=0.01, max_epochs=300, stop=bp.Stop(plateau=True, patience=10), seed=0)
+    diagnosis = bp.diagnose(net, X, y, history=history)
+    assert diagnosis.healthy, str(diagnosis)
+    assert "healthy" in str(diagnosis)
+
+
+def test_the_questions_stall_is_explained():
+    X, Y = bp.datasets.noise(seed=0)
+    net = bp.Network.mlp([7, 3, 2], hidden="sigmoid", init="uniform", seed=0)
+    history = net.fit(X, Y, lr=0.04, batch_size=None, max_steps=100_000, stop=bp.Stop(grad_norm_below=0.005))
+    diagnosis = bp.diagnose(net, X, Y, history=history)
+    assert {"no_better_than_baseline", "no_signal"} <= codes(diagnosis)
+    finding = next(f for f in diagnosis.findings if f.code == "no_better_than_baseline")
+    assert finding.evidence["ratio"] >= 0.8 and finding.suggestion
+    assert not diagnosis.healthy
+
+
+def test_memorised_noise_has_no_signal():
+    X, Y = bp.datasets.noise(seed=0)
+    net = bp.Network.mlp([7, 64, 64, 2], hidden="tanh", seed=0)
+    history = net.fit(X, Y, optimizer="adam", lr=0.01, batch_size=None, max_steps=2000)
+    assert "no_signal" in codes(bp.diagnose(net, X, Y, history=history))
+
+
+def test_vanishing_gradient_in_a_deep_sigmoid_stack(scaled_spheres):
+    X, y = scaled_spheres
+    net = bp.Network.mlp([3] + [16] * 8 + [1], hidden="sigmoid", output="sigmoid", loss="bce", seed=0)
+    diagnosis = bp.diagnose(net, X, y, signal_test=False)
+    finding = next(f for f in diagnosis.findings if f.code == "vanishing_gradient")
+    assert finding.evidence["first_over_last"] < 1e-2
+    assert len(finding.evidence["grad_norm_per_layer"]) == 9
+
+
+def test_divergence_is_lr_too_large(rng):
+    X = rng.normal(size=(200, 5)) * 100
+    y = X[:, :1] * 3
+    net = bp.Network.mlp([5, 16, 1], seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        history = net.fit(X, y, lr=1.0, max_epochs=50, seed=0)
+    diagnosis = bp.diagnose(net, X, y, history=history)
+    assert "lr_too_large" in codes(diagnosis, ("error",))
+    assert "exploding_gradient" in codes(diagnosis)
+
+
+def test_tiny_learning_rate(rng):
+    X = rng.normal(size=(300, 5))
+    y = np.sin(X[:, :1]) + 0.3 * X[:, 1:2]
+    net = bp.Network.mlp([5, 16, 1], seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        history = net.fit(X, y, lr=1e-6, max_epochs=40, seed=0)
+    finding = next(f for f in bp.diagnose(net, X, y, history=history).findings if f.code == "lr_too_small")
+    assert finding.evidence["loss_10x_lr"] < finding.evidence["loss_same_lr"]
+
+
+def test_unscaled_inputs(rng):
+    X = rng.normal(size=(100, 3)) * np.array([1, 1000, 0.01])
+    net = bp.Network.mlp([3, 4, 1], seed=0)
+    finding = next(f for f in bp.diagnose(net, X, X[:, :1], signal_test=False).findings if f.code == "unscaled_inputs")
+    assert finding.evidence["peak_ratio"] > 100
+
+
+def test_dead_units(rng):
+    X = rng.normal(size=(100, 3))
+    net = bp.Network.mlp([3, 8, 1], seed=0)
+    net.parameters()[1][:4] = -100.0  # half the hidden units can never fire
+    finding = next(f for f in bp.diagnose(net, X, X[:, :1], signal_test=False).findings if f.code == "dead_units")
+    assert finding.evidence["dead_fraction"] == {1: 0.5}
+
+
+def test_saturated_units(rng):
+    X = rng.normal(size=(100, 3)) * 50
+    net = bp.Network.mlp([3, 8, 1], hidden="sigmoid", init="normal", seed=0)
+    assert "saturated_units" in codes(bp.diagnose(net, X, X[:, :1], signal_test=False))
+
+
+def test_loose_stopping_rule_on_the_question_data():
+    X, Y = bp.datasets.qa_toy()
+    net = bp.Network.mlp([4, 3, 4], hidden="sigmoid", init="uniform", seed=0)
+    history = net.fit(X, Y, lr=0.004, batch_size=None, max_steps=100_000, stop=bp.Stop(grad_norm_below=1.0))
+    finding = next(f for f in bp.diagnose(net, X, Y, history=history).findings if f.code == "loose_stopping_rule")
+    assert finding.evidence["loss_after_more_steps"] < 0.5 * finding.evidence["loss_at_stop"]
+
+
+def test_not_converged(rng):
+    X = rng.normal(size=(300, 5))
+    y = np.sin(X[:, :1])
+    net = bp.Network.mlp([5, 16, 1], seed=0)
+    history = net.fit(X, y, optimizer="adam", lr=0.001, max_epochs=5, seed=0)
+    assert "not_converged" in codes(bp.diagnose(net, X, y, history=history))
+
+
+class WrongTanh(bp.Tanh):
+    def backward(self, grad_out):
+        return grad_out * (1 - self.A)  # should be 1 - A**2
+
+
+def test_gradient_mismatch_in_a_custom_layer(rng):
+    X = rng.normal(size=(50, 5))
+    net = bp.Network([bp.Dense(5, 8, rng=0), WrongTanh(), bp.Dense(8, 1, rng=1)])
+    finding = next(f for f in bp.diagnose(net, X, X[:, :1], signal_test=False).findings if f.code == "gradient_mismatch")
+    assert finding.severity == "error" and finding.evidence["max_rel_error"] > 1e-2
+
+
+def test_to_dict_is_jsonable(scaled_spheres):
+    import json
+
+    X, y = scaled_spheres
+    net = bp.Network.mlp([3, 4, 1], loss="bce", seed=0)
+    data = json.loads(json.dumps(bp.diagnose(net, X, y).to_dict()))
+    assert set(data) == {"healthy", "findings", "context"}
+
+
+def test_gradient_flow_monitor_records_every_k_steps(scaled_spheres):
+    X, y = scaled_spheres
+    net = bp.Network.mlp([3, 4, 4, 1], hidden="relu", output="sigmoid", loss="bce", seed=0)
+    history = net.fit(X, y, max_steps=50, batch_size=20, monitor=bp.GradientFlow(every=10), seed=0)
+    assert [r["step"] for r in history.monitor] == [10, 20, 30, 40, 50]
+    layer = history.monitor[0]["layers"][0]
+    assert {"grad_norm", "mean_abs_delta", "update_ratio", "dead"} <= set(layer)
+    assert 0 < layer["update_ratio"] < 1
