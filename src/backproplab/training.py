@@ -510,6 +510,15 @@ def fit(
         errstate.__exit__(None, None, None)
         if bar is not None:
             bar.close()
+    if reason != "diverged" and not all(np.isfinite(p.value).all() for p in params):
+        # the last update made the weights non-finite before any forward pass could notice
+        net.set_weights(snapshot)
+        reason = "diverged"
+        step -= 1
+        history.message = (
+            f"training diverged at step {step + 1}: the update made the weights non-finite; restored the weights "
+            f"of step {step}. Try a learning rate below {opt.lr:g} or scaled inputs."
+        )
     history.stop_reason = reason
     history.n_steps = step
     history.n_epochs = epoch
