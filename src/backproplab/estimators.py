@@ -1,0 +1,379 @@
+"""scikit-learn compatible estimators: ``BackpropClassifier`` and ``BackpropRegressor``.
+
+This is the only module that imports scikit-learn (``pip install 'backproplab[sklearn]'``). Parameters
+mirror ``MLPClassifier``/``MLPRegressor`` where the meaning is the same; backproplab's own options
+(``loss``, ``output``, ``stop``, ``monitor``, ``dtype``) come on top.
+
+Differences from scikit-learn's MLP, on purpose:
+- ``alpha`` is scikit-learn's: the L2 term is ``alpha / (2 * batch_size) * sum ||W||^2`` per batch,
+  so backproplab's ``l2`` is ``alpha / batch_size``.
+- With ``early_stopping`` the validation *loss* (not the score) decides, and the best weights are kept.
+- ``solver`` also accepts "rmsprop"; "lbfgs" is not offered (backproplab trains by backprop steps).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
+    from sklearn.utils import check_random_state
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+except ImportError:  # pragma: no cover - exercised only without the extra
+    raise ImportError("backproplab.estimators needs scikit-learn: pip install 'backproplab[sklearn]'") from None
+
+from . import optimizers
+from ._validation import choose
+from .network import Network
+from .training import ConvergenceWarning, History, Stop
+
+__all__ = ["BackpropClassifier", "BackpropRegressor"]
+
+ACTIVATION_NAMES = {"identity": "identity", "logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh",
+                    "relu": "relu", "leaky_relu": "leaky_relu"}
+SCHEDULES = ("constant", "invscaling", "adaptive")
+
+
+class _BaseBackprop(BaseEstimator):
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Any = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        stop: Stop | None = None,
+        monitor: Any = None,
+        dtype: str = "float64",
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.stop = stop
+        self.monitor = monitor
+        self.dtype = dtype
+
+    # ------------------------------------------------------------------ pieces
+    def _hidden_sizes(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, numbers.Integral):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
+        return [int(s) for s in sizes]
+
+    def _batch(self, n: int) -> int:
+        if self.batch_size == "auto":
+            return min(200, n)
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}")
+        return min(int(self.batch_size), n)
+
+    def _optimizer(self) -> optimizers.Optimizer:
+        choose("solver", self.solver, ("sgd", "adam", "rmsprop"))
+        lr = self.learning_rate_init
+        if self.solver == "sgd":
+            return optimizers.SGD(lr=lr, momentum=self.momentum, nesterov=bool(self.nesterovs_momentum and self.momentum))
+        if self.solver == "adam":
+            return optimizers.Adam(lr=lr, beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon)
+        return optimizers.RMSProp(lr=lr, eps=self.epsilon)
+
+    def _schedule(self) -> optimizers.Schedule:
+        choose("learning_rate", self.learning_rate, SCHEDULES)
+        if self.learning_rate == "invscaling":
+            return optimizers.InverseScaling(self.power_t)
+        if self.learning_rate == "adaptive":
+            return optimizers.ReduceOnPlateau(factor=0.2, patience=2, tol=0.0)
+        return optimizers.Constant()
+
+    def _stop(self) -> Stop:
+        if self.stop is not None:
+            return self.stop
+        return Stop(plateau=not self.early_stopping, early_stopping=bool(self.early_stopping),
+                    patience=self.n_iter_no_change, tol=self.tol)
+
+    def _build(self, n_features: int, n_outputs: int, seed: int) -> Network:
+        choose("activation", self.activation, ACTIVATION_NAMES)
+        output, loss = self._head()
+        return Network.mlp(
+            [n_features, *self._hidden_sizes(), n_outputs],
+            hidden=ACTIVATION_NAMES[self.activation],
+            output=output,
+            loss=loss,
+            seed=seed,
+            dtype=self.dtype,
+            l2=0.0,
+        )
+
+    def _head(self) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def _n_outputs(self, Y: np.ndarray) -> int:
+        return Y.shape[1]
+
+    def _train(self, X: np.ndarray, Y: np.ndarray, epochs: int, incremental: bool) -> History:
+        fresh = not (hasattr(self, "network_") and (self.warm_start or incremental))
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        n_outputs = self._n_outputs(Y)
+        if fresh or self.network_.n_inputs != X.shape[1] or self.network_.n_outputs != n_outputs:
+            self.network_ = self._build(X.shape[1], n_outputs, seed)
+            self._optimizer_state = self._optimizer()
+            self.loss_curve_, self.validation_loss_, self.n_iter_, self.t_ = [], [], 0, 0
+        batch = self._batch(len(X))
+        self.network_.l2 = float(self.alpha) / batch
+        stop = Stop() if incremental else self._stop()
+        if not incremental:
+            self._optimizer_state.lr = float(self.learning_rate_init)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            history = self.network_.fit(
+                X, Y,
+                optimizer=self._optimizer_state,
+                batch_size=batch,
+                max_epochs=epochs,
+                stop=stop,
+                validation=self.validation_fraction if (self.early_stopping and not incremental) else None,
+                shuffle=self.shuffle,
+                seed=seed,
+                progress=bool(self.verbose),
+                monitor=self.monitor,
+                schedule=None if incremental else self._schedule(),
+            )
+        for warning in caught:
+            category = SklearnConvergenceWarning if issubclass(warning.category, ConvergenceWarning) else warning.category
+            warnings.warn(str(warning.message), category, stacklevel=3)
+        self.history_ = history
+        self.stop_reason_ = history.stop_reason
+        self.loss_curve_ = list(self.loss_curve_) + list(history.loss)
+        self.validation_loss_ = list(self.validation_loss_) + list(history.val_loss)
+        self.n_iter_ += history.n_epochs
+        self.t_ += history.n_steps
+        finite = [v for v in self.loss_curve_ if np.isfinite(v)]
+        self.best_loss_ = min(finite) if finite else float("nan")
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else float("nan")
+        params = self.network_.parameters()
+        self.coefs_ = params[0::2]
+        self.intercepts_ = params[1::2]
+        self.n_layers_ = len(self.coefs_) + 1
+        self.n_outputs_ = n_outputs
+        self.out_activation_ = self._head()[0]
+        return history
+
+    def _forward(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "network_")
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        return self.network_.predict(np.asarray(X, dtype=self.network_.dtype))
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+class BackpropClassifier(ClassifierMixin, _BaseBackprop):
+    """A multi-layer perceptron classifier trained by backproplab.
+
+    Binary problems use one sigmoid output with binary cross-entropy, multi-class problems a
+    softmax output with cross-entropy (both fused, from logits). See the module docstring for the
+    parameters; they mirror ``sklearn.neural_network.MLPClassifier``.
+
+    Attributes
+    ----------
+    classes_, n_features_in_, coefs_, intercepts_, n_iter_, loss_curve_, validation_loss_, best_loss_,
+    history_ (backproplab History of the last fit), stop_reason_, network_ (the trained Network)
+    """
+
+    def _head(self) -> tuple[str, str]:
+        return ("sigmoid", "bce") if len(self.classes_) == 2 else ("softmax", "cross_entropy")
+
+    def _n_outputs(self, Y: np.ndarray) -> int:
+        return 1 if len(self.classes_) == 2 else len(self.classes_)
+
+    def _encode(self, y: np.ndarray) -> np.ndarray:
+        index = np.searchsorted(self.classes_, y)
+        if len(self.classes_) == 2:
+            return index.reshape(-1, 1).astype(float)
+        return index
+
+    def fit(self, X: Any, y: Any) -> BackpropClassifier:
+        """Train on ``X`` of shape (n_samples, n_features) and labels ``y`` of shape (n_samples,)."""
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(f"the number of classes has to be greater than one; got {len(classes)} class")
+        if hasattr(self, "classes_") and self.warm_start and not np.array_equal(classes, self.classes_):
+            raise ValueError(f"warm_start can only be used where y has the same classes as in the previous fit: {self.classes_}")
+        self.classes_ = classes
+        self._train(X, self._encode(y), self.max_iter, incremental=False)
+        return self
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> BackpropClassifier:
+        """One epoch over ``(X, y)``; the first call needs ``classes``."""
+        first = not hasattr(self, "classes_")
+        X, y = validate_data(self, X, y, reset=first, dtype=(np.float64, np.float32))
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            self.classes_ = np.unique(classes)
+            if len(self.classes_) < 2:
+                raise ValueError("the number of classes has to be greater than one")
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes={classes!r} is not the same as on the first call to partial_fit: {self.classes_}")
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(f"y contains labels not in classes: {unknown.tolist()}")
+        self._train(X, self._encode(y), 1, incremental=True)
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes), columns in the order of ``classes_``."""
+        P = self._forward(X)
+        if len(self.classes_) == 2:
+            return np.hstack([1 - P, P])
+        return P
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each row."""
+        probabilities = self.predict_proba(X)
+        return self.classes_[np.argmax(probabilities, axis=1)]
+
+
+class BackpropRegressor(RegressorMixin, _BaseBackprop):
+    """A multi-layer perceptron regressor trained by backproplab (mirrors ``MLPRegressor``).
+
+    Extra parameters: ``loss`` ("mse" or "mae") and ``output`` (the output activation, "identity"
+    by default).
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        loss: str = "mse",
+        output: str = "identity",
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Any = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        stop: Stop | None = None,
+        monitor: Any = None,
+        dtype: str = "float64",
+    ) -> None:
+        # scikit-learn reads parameters from the signature, so every one is spelled out here
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose, warm_start=warm_start,
+            momentum=momentum, nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change, stop=stop, monitor=monitor, dtype=dtype,
+        )
+        self.loss = loss
+        self.output = output
+
+    def _head(self) -> tuple[str, str]:
+        choose("loss", self.loss, ("mse", "mae"))
+        return self.output, self.loss
+
+    def _targets(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=float)
+        return y.reshape(-1, 1) if y.ndim == 1 else y
+
+    def fit(self, X: Any, y: Any) -> BackpropRegressor:
+        """Train on ``X`` of shape (n_samples, n_features) and targets of shape (n_samples,) or (n_samples, n_outputs)."""
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32))
+        self._y_ndim = np.ndim(y)
+        self._train(X, self._targets(y), self.max_iter, incremental=False)
+        return self
+
+    def partial_fit(self, X: Any, y: Any) -> BackpropRegressor:
+        """One epoch over ``(X, y)``."""
+        first = not hasattr(self, "network_")
+        X, y = validate_data(self, X, y, reset=first, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32))
+        if first:
+            self._y_ndim = np.ndim(y)
+        self._train(X, self._targets(y), 1, incremental=True)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions, shape (n_samples,) for a 1-D training target, else (n_samples, n_outputs)."""
+        P = self._forward(X)
+        return P.ravel() if self._y_ndim == 1 else P
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+

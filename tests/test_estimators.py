@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_iris, make_regression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from backproplab.estimators import BackpropClassifier, BackpropRegressor
+
+# Every check runs; expected failures would be listed here with their reason. There are none.
+EXPECTED_FAILURES: dict[str, str] = {}
+
+
+@parametrize_with_checks(
+    [BackpropClassifier(random_state=0), BackpropRegressor(random_state=0)],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILURES,
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_classifier_in_a_pipeline_with_grid_search():
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), BackpropClassifier(hidden_layer_sizes=(16,), max_iter=100, random_state=0))
+    search = GridSearchCV(pipe, {"backpropclassifier__learning_rate_init": [0.01, 0.03]}, cv=3, n_jobs=2)
+    search.fit(X, y)
+    assert search.best_score_ > 0.9
+    assert search.predict(X[:5]).tolist() == y[:5].tolist()
+
+
+def test_fitted_attributes_and_clone():
+    X, y = load_iris(return_X_y=True)
+    model = BackpropClassifier(hidden_layer_sizes=(8, 8), max_iter=30, early_stopping=True, random_state=0).fit(X, y)
+    assert [c.shape for c in model.coefs_] == [(4, 8), (8, 8), (8, 3)]
+    assert [b.shape for b in model.intercepts_] == [(8,), (8,), (3,)]
+    assert model.n_iter_ == len(model.loss_curve_) == len(model.validation_loss_)
+    assert model.best_loss_ == min(model.loss_curve_)
+    assert model.stop_reason_ in ("early_stopping", "max_epochs")
+    assert model.history_.n_epochs == model.n_iter_
+    np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1.0)
+    fresh = clone(model)
+    assert not hasattr(fresh, "coefs_") and fresh.get_params() == model.get_params()
+
+
+def test_partial_fit_and_warm_start():
+    X, y = load_iris(return_X_y=True)
+    model = BackpropClassifier(hidden_layer_sizes=(8,), random_state=0)
+    for _ in range(3):
+        model.partial_fit(X, y, classes=np.unique(y))
+    assert model.n_iter_ == 3
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        BackpropClassifier().partial_fit(X, y)
+    warm = BackpropRegressor(hidden_layer_sizes=(8,), max_iter=5, warm_start=True, random_state=0)
+    Xr, yr = make_regression(n_samples=50, n_features=3, random_state=0)
+    warm.fit(Xr, yr)
+    first = warm.coefs_[0].copy()
+    warm.fit(Xr, yr)
+    assert warm.n_iter_ == 10 and not np.array_equal(first, warm.coefs_[0])
+
+
+def test_binary_string_labels():
+    X = np.array([[0.0], [1.0], [2.0], [3.0]] * 10)
+    y = np.array(["no", "no", "yes", "yes"] * 10)
+    model = BackpropClassifier(hidden_layer_sizes=(4,), learning_rate_init=0.05, max_iter=200, random_state=0).fit(X, y)
+    assert model.classes_.tolist() == ["no", "yes"]
+    assert model.predict_proba(X).shape == (40, 2)
+    assert model.score(X, y) == 1.0
+
+
+def test_regressor_multioutput_and_mae():
+    X, y = make_regression(n_samples=80, n_features=4, n_targets=2, random_state=0)
+    model = BackpropRegressor(hidden_layer_sizes=(16,), loss="mae", max_iter=20, random_state=0).fit(X, y)
+    assert model.predict(X).shape == (80, 2)
+    assert model.network_.loss_fn.name == "mae"
+
+
+def test_bad_parameters_are_refused_at_fit():
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="unknown solver 'lbfgs'; expected one of: sgd, adam, rmsprop"):
+        BackpropClassifier(solver="lbfgs").fit(X, y)
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        BackpropClassifier(activation="swish").fit(X, y)
+    with pytest.raises(ValueError, match="hidden_layer_sizes must be positive integers"):
+        BackpropClassifier(hidden_layer_sizes=(0,)).fit(X, y)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer or 'auto'"):
+        BackpropClassifier(batch_size=0).fit(X, y)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        BackpropClassifier().fit(np.full((3, 2), np.nan), [0, 1, 0])
