@@ -122,3 +122,18 @@ def test_mlp_pairing_errors():
         bp.Network.mlp([2, 3, 1], hidden="softmax")
     with pytest.raises(ValueError, match="layer shapes do not chain"):
         bp.Network([bp.Dense(2, 3), bp.ReLU(), bp.Dense(4, 1)])
+
+
+def test_parameters_are_views_of_one_flat_buffer_and_copies_keep_that(rng):
+    import copy
+
+    net = bp.Network.mlp([3, 4, 2], seed=0)
+    for p in net.parameters():
+        assert np.shares_memory(p, net.flat.value)
+    clone = copy.deepcopy(net)
+    for p in clone.parameters():
+        assert np.shares_memory(p, clone.flat.value) and not np.shares_memory(p, net.flat.value)
+    X, y = rng.normal(size=(10, 3)), rng.normal(size=(10, 2))
+    clone.fit(X, y, max_steps=5, lr=0.1)
+    assert not np.array_equal(clone.parameters()[0], net.parameters()[0])  # the copy trains on its own weights
+    np.testing.assert_array_equal(net.predict(X), bp.Network.mlp([3, 4, 2], seed=0).predict(X))

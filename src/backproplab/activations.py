@@ -30,11 +30,22 @@ class Activation(BufferedLayer):
         super().__init__()
         self.A: np.ndarray | None = None
 
+    _buffer_names = ("_A", "_grad")
+
+    def _allocate(self, shape: tuple[int, ...], dtype: np.dtype) -> dict[str, np.ndarray]:
+        return {"_A": np.empty(shape, dtype=dtype), "_grad": np.empty(shape, dtype=dtype)}
+
     def _out(self, Z: np.ndarray, training: bool) -> np.ndarray | None:
-        return self.buffer("A", Z.shape, Z.dtype) if training else None
+        if not training:
+            return None
+        if (Z.shape, Z.dtype) != self._key:
+            self._ensure(Z)
+        return self._A
 
     def _grad_in(self, grad_out: np.ndarray) -> np.ndarray:
-        return self.buffer("grad_in", grad_out.shape, grad_out.dtype)
+        if (grad_out.shape, grad_out.dtype) != self._key:
+            self._ensure(grad_out)
+        return self._grad
 
 
 class Sigmoid(Activation):

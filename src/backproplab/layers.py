@@ -48,17 +48,44 @@ class Layer(Protocol):
 
 
 class BufferedLayer:
-    """Base for built-in layers: parameter list, buffer cache and a spec for model files."""
+    """Base for built-in layers: parameter list, training buffers and a spec for model files.
+
+    Training-mode outputs are written into buffers that are reused while the input's shape and
+    dtype stay the same; a change (a new batch size) allocates new ones.
+    """
 
     def __init__(self) -> None:
-        self._buffers: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+        self._key: tuple[tuple[int, ...], np.dtype] | None = None
+        self._buffer_sets: dict[tuple[tuple[int, ...], np.dtype], dict[str, np.ndarray]] = {}
 
-    def buffer(self, key: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """A reusable array for ``key``; the same object while shape and dtype are unchanged."""
-        buf = self._buffers.get((key, shape))
-        if buf is None or buf.dtype != dtype:
-            buf = self._buffers[(key, shape)] = np.empty(shape, dtype=dtype)
-        return buf
+    #: attributes that hold training buffers (dropped from copies)
+    _buffer_names: tuple[str, ...] = ()
+    #: buffer sets kept for different input shapes (an epoch's last, smaller batch alternates with the rest)
+    _max_buffer_sets = 4
+
+    def _allocate(self, shape: tuple[int, ...], dtype: np.dtype) -> dict[str, np.ndarray]:
+        """The buffers for inputs of ``shape`` and ``dtype``, by attribute name."""
+        return {}
+
+    def _ensure(self, X: np.ndarray) -> None:
+        key = (X.shape, X.dtype)
+        buffers = self._buffer_sets.get(key)
+        if buffers is None:
+            if len(self._buffer_sets) >= self._max_buffer_sets:
+                self._buffer_sets.clear()
+            buffers = self._buffer_sets[key] = self._allocate(X.shape, X.dtype)
+        self.__dict__.update(buffers)
+        self._key = key
+
+    def __getstate__(self) -> dict[str, Any]:
+        # buffers hold views of each other, which copies would break: drop them, the next use reallocates
+        state = {k: v for k, v in self.__dict__.items() if k not in self._buffer_names}
+        state["_key"] = None
+        state["_buffer_sets"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
     def parameters(self) -> list[Parameter]:
         return []
@@ -117,31 +144,60 @@ class Dense(BufferedLayer):
         W, b = initializers.get(init)(self.in_features, self.out_features, rng)
         self.W = Parameter(W.astype(dt, copy=False), "W")
         self.b = Parameter(b.astype(dt, copy=False), "b")
+        self.bind(np.empty((self.in_features + 1) * self.out_features, dtype=dt),
+                  np.zeros((self.in_features + 1) * self.out_features, dtype=dt))
         self.A_prev: np.ndarray | None = None
         self.delta: np.ndarray | None = None
 
+    def bind(self, values: np.ndarray, grads: np.ndarray) -> None:
+        """Move ``W`` and ``b`` (and their gradients) into flat storage laid out as ``[W; b]``.
+
+        Training multiplies the input extended by a column of ones with this ``(in + 1, out)`` block,
+        so the bias costs no broadcast add forward and no reduction backward."""
+        shape = (self.in_features + 1, self.out_features)
+        block, grad_block = values.reshape(shape), grads.reshape(shape)
+        block[:-1], block[-1] = self.W.value, self.b.value
+        self.W.value, self.b.value = block[:-1], block[-1]
+        self.W.grad, self.b.grad = grad_block[:-1], grad_block[-1]
+        self._block, self._grad_block = block, grad_block
+
+    _buffer_names = ("_extended", "_inputs", "_Z", "_grad_in")
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        n = (self.in_features + 1) * self.out_features
+        self.bind(np.empty(n, dtype=self.W.value.dtype), np.zeros(n, dtype=self.W.value.dtype))
+
+    def _allocate(self, shape: tuple[int, ...], dtype: np.dtype) -> dict[str, np.ndarray]:
+        extended = np.ones((shape[0], self.in_features + 1), dtype=dtype)
+        return {
+            "_extended": extended,
+            "_inputs": extended[:, :-1],
+            "_Z": np.empty((shape[0], self.out_features), dtype=dtype),
+            "_grad_in": np.empty(shape, dtype=dtype),
+        }
+
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         self.A_prev = X
-        if training:
-            Z = np.matmul(X, self.W.value, out=self.buffer("Z", (X.shape[0], self.out_features), X.dtype))
-        else:
+        if not training:
             Z = X @ self.W.value
-        Z += self.b.value
-        return Z
+            Z += self.b.value
+            return Z
+        if (X.shape, X.dtype) != self._key:
+            self._ensure(X)
+        np.copyto(self._inputs, X)
+        return np.matmul(self._extended, self._block, out=self._Z)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        self.delta = grad_out
-        np.matmul(self.A_prev.T, grad_out, out=self.W.grad)
-        np.sum(grad_out, axis=0, out=self.b.grad)
-        return np.matmul(
-            grad_out, self.W.value.T, out=self.buffer("grad_in", self.A_prev.shape, grad_out.dtype)
-        )
+        self.backward_params_only(grad_out)
+        return np.matmul(grad_out, self.W.value.T, out=self._grad_in)
 
     def backward_params_only(self, grad_out: np.ndarray) -> None:
-        """Backward for the first layer: nobody needs dL/dX, so skip that matmul."""
+        """The parameter gradients only (the first layer's dL/dX is never needed).
+
+        ``[dW; db] = [A_prev, 1]^T delta`` in one matmul, after a training-mode forward."""
         self.delta = grad_out
-        np.matmul(self.A_prev.T, grad_out, out=self.W.grad)
-        np.sum(grad_out, axis=0, out=self.b.grad)
+        np.matmul(self._extended.T, grad_out, out=self._grad_block)
 
     def parameters(self) -> list[Parameter]:
         return [self.W, self.b]

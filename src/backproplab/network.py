@@ -80,6 +80,7 @@ class Network:
             raise ValueError("the network has no layer before its fused output activation")
         self._params: list[Parameter] = [p for layer in layers for p in layer.parameters()]
         self._weights: list[Parameter] = [layer.W for layer in dense]
+        self.flat = self._flatten()
         self._reversed = self.body[::-1]
         if isinstance(self.body[0], Dense):
             # nobody needs dL/dX: the first Dense layer computes parameter gradients only
@@ -87,6 +88,52 @@ class Network:
         self._first_dense = self.body[0] if isinstance(self.body[0], Dense) else None
         self._grad_buffers: dict[tuple[int, ...], np.ndarray] = {}
         self._l2_scratch = [np.empty_like(w.value) for w in self._weights]
+
+    def _flatten(self) -> Parameter | None:
+        """Make every parameter (and gradient) a view into one flat buffer, so that optimizer updates,
+        weight snapshots and gradient norms are one NumPy call each instead of one per array.
+        The network takes ownership of its layers' parameter arrays; ``parameters()`` returns the views."""
+        if not self._params or any(p.value.dtype != self.dtype for p in self._params):
+            return None
+        total = sum(p.value.size for p in self._params)
+        flat = Parameter(np.empty(total, dtype=self.dtype), "flat")
+        self._offsets: list[tuple[int, int, tuple[int, ...]]] = []
+        offset = 0
+        for layer in self.layers:
+            layer_params = layer.parameters()
+            if not layer_params:
+                continue
+            start = offset
+            for p in layer_params:
+                self._offsets.append((offset, p.value.size, p.value.shape))
+                offset += p.value.size
+            if isinstance(layer, Dense):
+                layer.bind(flat.value[start:offset], flat.grad[start:offset])  # W then b: one [W; b] block
+                continue
+            for p, (begin, size, shape) in zip(layer_params, self._offsets[-len(layer_params):]):
+                value = flat.value[begin : begin + size].reshape(shape)
+                value[...] = p.value
+                p.value, p.grad = value, flat.grad[begin : begin + size].reshape(shape)
+        return flat
+
+    def __getstate__(self) -> dict[str, Any]:
+        # copies (deepcopy, pickle by third-party tools such as joblib) turn views into independent
+        # arrays; drop the flat buffer and rebuild it so that parameters alias it again
+        state = self.__dict__.copy()
+        state["flat"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.flat = self._flatten()
+
+    def split(self, flat: np.ndarray) -> list[np.ndarray]:
+        """Views of a flat array (laid out like :attr:`flat`) shaped like :meth:`parameters`."""
+        return [flat[offset : offset + size].reshape(shape) for offset, size, shape in self._offsets]
+
+    def optimizer_parameters(self) -> list[Parameter]:
+        """What an optimizer should update: the one flat parameter when there is one."""
+        return [self.flat] if self.flat is not None else self._params
 
     # ------------------------------------------------------------------ construction
     @classmethod

@@ -326,7 +326,7 @@ def fit(
     bs = n if batch_size is None else min(batch_size, n)
     steps_per_epoch = math.ceil(n / bs)
     params = net.parameter_objects()
-    opt.bind(params)
+    opt.bind(net.optimizer_parameters())
     history = History(step_loss=[] if record_steps else None)
     history.config = {
         "optimizer": opt.config(),
@@ -346,7 +346,13 @@ def fit(
         rng.bit_generator.state = state["rng"]
     sched.start(opt.lr)
 
-    snapshot = [p.value.copy() for p in params]
+    # the weights before the current update: restored on divergence or an interrupted update
+    flat = net.flat
+    if flat is not None:
+        snapshot_flat = flat.value.copy()
+        snapshot = net.split(snapshot_flat)
+    else:
+        snapshot = [p.value.copy() for p in params]
     best_weights: list[np.ndarray] | None = None
     best_val = math.inf
     best_train = math.inf
@@ -357,6 +363,7 @@ def fit(
     full_batch_in_place = bs == n  # order does not change a full-batch mean gradient
     x_buffers: dict[int, np.ndarray] = {}
     y_buffers: dict[int, np.ndarray] = {}
+    last_size, xb, yb_buffer = -1, None, None
     grad_target = stop.grad_norm_below
     time_limit = stop.time_limit
     last_grad_norm = math.nan
@@ -368,6 +375,8 @@ def fit(
     epoch_loss, epoch_steps = 0.0, 0
 
     epoch_rng_state: dict[str, Any] = rng.bit_generator.state
+    step_extras = bool(record_steps or stop.loss_below is not None or monitor_every or step_hooks
+                       or time_limit is not None or checkpoint_every)
 
     def checkpoint_state() -> dict[str, Any]:
         # the epoch's data order is replayed from its starting rng state on resume
@@ -384,11 +393,12 @@ def fit(
     try:
         while not reason:
             # ---------------------------------------------------------------- one epoch
-            epoch_rng_state = rng.bit_generator.state
+            if checkpoint is not None:
+                epoch_rng_state = rng.bit_generator.state
             if full_batch_in_place:
                 batches: Any = (None,)
             elif sampling == "random":
-                batches = (rng.choice(n, bs, replace=False) for _ in range(steps_per_epoch))
+                batches = _random_batches(rng, n, bs, steps_per_epoch)
             else:
                 order = rng.permutation(n) if shuffle else np.arange(n)
                 batches = (order[i : i + bs] for i in range(0, n, bs))
@@ -404,12 +414,14 @@ def fit(
                     Xb, yb = X, y
                 else:
                     size = index.shape[0]
-                    xb = x_buffers.get(size)
-                    if xb is None:
-                        xb = x_buffers[size] = np.empty((size, X.shape[1]), X.dtype)
-                        y_buffers[size] = np.empty((size, y.shape[1]), y.dtype)
-                    Xb = np.take(X, index, axis=0, out=xb)
-                    yb = np.take(y, index, axis=0, out=y_buffers[size])
+                    if size != last_size:
+                        xb = x_buffers.get(size)
+                        if xb is None:
+                            xb = x_buffers[size] = np.empty((size, X.shape[1]), X.dtype)
+                            y_buffers[size] = np.empty((size, y.shape[1]), y.dtype)
+                        yb_buffer, last_size = y_buffers[size], size
+                    Xb = X.take(index, axis=0, out=xb)
+                    yb = y.take(index, axis=0, out=yb_buffer)
                 loss = net.forward_backward(Xb, yb)
                 if not math.isfinite(loss):
                     net.set_weights(snapshot)
@@ -421,13 +433,16 @@ def fit(
                     )
                     break
                 if grad_target is not None:
-                    last_grad_norm = math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params))
+                    last_grad_norm = _grad_norm(flat, params)
                     if last_grad_norm < grad_target:
                         reason = "grad_norm_below"
                         history.grad_norm.append(last_grad_norm)
                         break
-                for p, saved in zip(params, snapshot):
-                    np.copyto(saved, p.value)
+                if flat is not None:
+                    np.copyto(snapshot_flat, flat.value)
+                else:
+                    for p, saved in zip(params, snapshot):
+                        np.copyto(saved, p.value)
                 in_update = True
                 opt.step()
                 in_update = False
@@ -435,6 +450,12 @@ def fit(
                 last_loss = loss
                 epoch_loss += loss
                 epoch_steps += 1
+                if max_steps is not None and step >= max_steps:
+                    reason = "max_steps"
+                if not step_extras:
+                    if reason:
+                        break
+                    continue
                 if history.step_loss is not None:
                     history.step_loss.append(loss)
                 if stop.loss_below is not None:
@@ -445,7 +466,7 @@ def fit(
                         history.window_loss.append(mean)
                         window_sum, window_count = 0.0, 0
                         if mean < stop.loss_below:
-                            reason = "loss_below"
+                            reason = reason or "loss_below"
                 if monitor_every and step % monitor_every == 0:
                     record = monitor.record(step, net, snapshot, opt.lr)
                     if record is not None:
@@ -453,8 +474,6 @@ def fit(
                 for cb in step_hooks:
                     if cb.on_step_end(step, loss):
                         reason = reason or "callback"
-                if max_steps is not None and step >= max_steps:
-                    reason = reason or "max_steps"
                 if time_limit is not None and time.perf_counter() - start > time_limit:
                     reason = reason or "time_limit"
                 if checkpoint_every and step % checkpoint_every == 0:
@@ -538,6 +557,28 @@ def fit(
     for cb in callbacks:
         cb.on_train_end(history)
     return history
+
+
+RANDOM_CHUNK = 64
+
+
+def _random_batches(rng: np.random.Generator, n: int, size: int, count: int) -> Any:
+    """``count`` batches of ``size`` distinct rows each, every one a uniformly random subset.
+
+    The first ``size`` entries of the argsort of ``n`` uniform keys are a uniformly random subset
+    without replacement; drawing the keys for many batches in one call costs a third of a
+    ``permutation`` per batch."""
+    while count > 0:
+        chunk = min(count, RANDOM_CHUNK)
+        keys = rng.random((chunk, n))
+        yield from keys.argsort(axis=1)[:, :size]
+        count -= chunk
+
+
+def _grad_norm(flat: Any, params: list[Any]) -> float:
+    if flat is not None:
+        return math.sqrt(float(np.vdot(flat.grad, flat.grad)))
+    return math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params))
 
 
 def _not_converged_message(
