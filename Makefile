@@ -32,6 +32,7 @@ test: $(VENV)/.stamp-test
 bench: $(VENV)/.stamp-test
 	$(BIN)/pip install --quiet threadpoolctl
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/real_data.py
 
 lint: $(VENV)/.stamp-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -139,10 +139,13 @@ class Adam(Optimizer):
         self.v = [np.zeros_like(p.value) for p in self.params]
 
     def step(self) -> None:
+        # lr * (m / bc1) / (sqrt(v) / rc + eps) == (lr * rc / bc1) * m / (sqrt(v) + eps * rc): the same
+        # update as torch's with one pass fewer over the parameters
         self.t += 1
         b1, b2 = self.beta1, self.beta2
-        step_size = self.lr / (1.0 - b1**self.t)
         root_correction = math.sqrt(1.0 - b2**self.t)
+        step_size = self.lr * root_correction / (1.0 - b1**self.t)
+        eps = self.eps * root_correction
         for p, m, v, scratch in zip(self.params, self.m, self.v, self._scratch):
             g = p.grad
             m *= b1
@@ -152,8 +155,7 @@ class Adam(Optimizer):
             scratch *= 1.0 - b2
             v += scratch
             np.sqrt(v, out=scratch)
-            scratch /= root_correction
-            scratch += self.eps
+            scratch += eps
             np.divide(m, scratch, out=scratch)
             scratch *= step_size
             p.value -= scratch

@@ -112,7 +112,8 @@ class Stop:
 
 @dataclass
 class History:
-    """What a run did. Per-epoch lists are aligned with ``epochs``."""
+    """What a run did. Per-epoch lists (``loss``, ``val_loss``, ``lr``, ``metrics``, ``epoch_time``: seconds
+    from the start of training to the end of each epoch) have one entry per completed epoch."""
 
     stop_reason: str = ""
     n_steps: int = 0
@@ -127,6 +128,7 @@ class History:
     monitor: list[dict[str, Any]] = field(default_factory=list)
     best_epoch: int | None = None
     wall_time: float = 0.0
+    epoch_time: list[float] = field(default_factory=list)
     message: str = ""
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -488,6 +490,7 @@ def fit(
             in_epoch = False
             epoch += 1
             epoch_mean = epoch_loss / epoch_steps
+            history.epoch_time.append(time.perf_counter() - start)
             history.loss.append(epoch_mean)
             history.lr.append(opt.lr)
             if grad_target is not None:
