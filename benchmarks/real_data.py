@@ -39,7 +39,7 @@ def model(library: str, task: str, seed: int):
                                       transformer=StandardScaler())
 
 
-def compare(seeds: int = 5) -> dict:
+def compare(seeds: int = 20) -> dict:
     results = {}
     for name, (loader, task) in DATASETS.items():
         X, y = loader(return_X_y=True)
@@ -82,7 +82,7 @@ def markdown(results: dict) -> str:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args()
     results = compare(args.seeds)

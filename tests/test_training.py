@@ -236,3 +236,13 @@ def test_no_warnings_for_a_healthy_run(spheres):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         blog_net().fit(X, y, max_epochs=3)
+
+
+def test_epoch_loss_weights_batches_by_their_rows(spheres):
+    X, y = spheres
+    net = blog_net()
+    h = net.fit(X, y, lr=0.0, batch_size=190, max_epochs=1, record_steps=True, shuffle=False)
+    # batches of 190 and 10 rows: the epoch loss is the loss over all 200 rows (weights do not move)
+    assert h.step_loss[0] != h.step_loss[1]
+    assert h.loss[0] == pytest.approx((190 * h.step_loss[0] + 10 * h.step_loss[1]) / 200, rel=1e-12)
+    assert h.loss[0] == pytest.approx(net.loss(X, y), rel=1e-12)

@@ -9,6 +9,9 @@ Differences from scikit-learn's MLP, on purpose:
   so backproplab's ``l2`` is ``alpha / batch_size``.
 - With ``early_stopping`` the validation *loss* (not the score) decides, and the best weights are kept.
 - ``solver`` also accepts "rmsprop"; "lbfgs" is not offered (backproplab trains by backprop steps).
+- ``tol`` keeps scikit-learn's meaning: the regressor's "mse" is the full mean squared error, twice
+  scikit-learn's half squared error, so the plateau rule compares against ``2 * tol``.
+- ``init`` (default "glorot_uniform", the bound scikit-learn's MLP uses) picks the initialiser.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ class _BaseBackprop(BaseEstimator):
         stop: Stop | None = None,
         monitor: Any = None,
         dtype: str = "float64",
+        init: str = "glorot_uniform",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -95,6 +99,7 @@ class _BaseBackprop(BaseEstimator):
         self.stop = stop
         self.monitor = monitor
         self.dtype = dtype
+        self.init = init
 
     # ------------------------------------------------------------------ pieces
     def _hidden_sizes(self) -> list[int]:
@@ -134,7 +139,11 @@ class _BaseBackprop(BaseEstimator):
         if self.stop is not None:
             return self.stop
         return Stop(plateau=not self.early_stopping, early_stopping=bool(self.early_stopping),
-                    patience=self.n_iter_no_change, tol=self.tol)
+                    patience=self.n_iter_no_change, tol=self.tol * self._loss_scale())
+
+    def _loss_scale(self) -> float:
+        """backproplab's loss over scikit-learn's for the same fit: ``tol`` keeps scikit-learn's meaning."""
+        return 1.0
 
     def _build(self, n_features: int, n_outputs: int, seed: int) -> Network:
         choose("activation", self.activation, ACTIVATION_NAMES)
@@ -144,6 +153,7 @@ class _BaseBackprop(BaseEstimator):
             hidden=ACTIVATION_NAMES[self.activation],
             output=output,
             loss=loss,
+            init=self.init,
             seed=seed,
             dtype=self.dtype,
             l2=0.0,
@@ -329,6 +339,7 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         stop: Stop | None = None,
         monitor: Any = None,
         dtype: str = "float64",
+        init: str = "glorot_uniform",
     ) -> None:
         # scikit-learn reads parameters from the signature, so every one is spelled out here
         super().__init__(
@@ -337,7 +348,7 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
             shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose, warm_start=warm_start,
             momentum=momentum, nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change, stop=stop, monitor=monitor, dtype=dtype,
+            n_iter_no_change=n_iter_no_change, stop=stop, monitor=monitor, dtype=dtype, init=init,
         )
         self.loss = loss
         self.output = output
@@ -345,6 +356,10 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
     def _head(self) -> tuple[str, str]:
         choose("loss", self.loss, ("mse", "mae"))
         return self.output, self.loss
+
+    def _loss_scale(self) -> float:
+        # scikit-learn's regressor minimises half the squared error; backproplab's "mse" is the full mean
+        return 2.0 if self.loss == "mse" else 1.0
 
     def _targets(self, y: np.ndarray) -> np.ndarray:
         y = np.asarray(y, dtype=float)

@@ -112,7 +112,8 @@ class Stop:
 
 @dataclass
 class History:
-    """What a run did. Per-epoch lists (``loss``, ``val_loss``, ``lr``, ``metrics``, ``epoch_time``: seconds
+    """What a run did. ``loss`` is each epoch's mean training loss over its rows (batch losses weighted
+    by batch size, measured before each update). Per-epoch lists (``loss``, ``val_loss``, ``lr``, ``metrics``, ``epoch_time``: seconds
     from the start of training to the end of each epoch) have one entry per completed epoch."""
 
     stop_reason: str = ""
@@ -374,7 +375,7 @@ def fit(
     reason = ""
     in_update = False
     last_loss = math.nan
-    epoch_loss, epoch_steps = 0.0, 0
+    epoch_loss, epoch_steps, epoch_rows = 0.0, 0, 0
 
     epoch_rng_state: dict[str, Any] = rng.bit_generator.state
     step_extras = bool(record_steps or stop.loss_below is not None or monitor_every or step_hooks
@@ -404,7 +405,7 @@ def fit(
             else:
                 order = rng.permutation(n) if shuffle else np.arange(n)
                 batches = (order[i : i + bs] for i in range(0, n, bs))
-            epoch_loss, epoch_steps = 0.0, 0
+            epoch_loss, epoch_steps, epoch_rows = 0.0, 0, 0
             in_epoch = True
             if skip:
                 batches = itertools.islice(batches, skip, None)
@@ -450,7 +451,9 @@ def fit(
                 in_update = False
                 step += 1
                 last_loss = loss
-                epoch_loss += loss
+                rows = Xb.shape[0]
+                epoch_loss += loss * rows  # weighted by rows: a short last batch must not count as a full one
+                epoch_rows += rows
                 epoch_steps += 1
                 if max_steps is not None and step >= max_steps:
                     reason = "max_steps"
@@ -489,7 +492,7 @@ def fit(
                 break  # stopped mid-epoch: a partial epoch is not recorded as an epoch
             in_epoch = False
             epoch += 1
-            epoch_mean = epoch_loss / epoch_steps
+            epoch_mean = epoch_loss / epoch_rows
             history.epoch_time.append(time.perf_counter() - start)
             history.loss.append(epoch_mean)
             history.lr.append(opt.lr)
