@@ -38,12 +38,12 @@ class Activation(BufferedLayer):
     def _out(self, Z: np.ndarray, training: bool) -> np.ndarray | None:
         if not training:
             return None
-        if (Z.shape, Z.dtype) != self._key:
+        if Z.shape != self._shape or Z.dtype is not self._dtype:
             self._ensure(Z)
         return self._A
 
     def _grad_in(self, grad_out: np.ndarray) -> np.ndarray:
-        if (grad_out.shape, grad_out.dtype) != self._key:
+        if grad_out.shape != self._shape or grad_out.dtype is not self._dtype:
             self._ensure(grad_out)
         return self._grad
 

@@ -55,7 +55,8 @@ class BufferedLayer:
     """
 
     def __init__(self) -> None:
-        self._key: tuple[tuple[int, ...], np.dtype] | None = None
+        self._shape: tuple[int, ...] | None = None
+        self._dtype: np.dtype | None = None
         self._buffer_sets: dict[tuple[tuple[int, ...], np.dtype], dict[str, np.ndarray]] = {}
 
     #: attributes that hold training buffers (dropped from copies)
@@ -75,12 +76,12 @@ class BufferedLayer:
                 self._buffer_sets.clear()
             buffers = self._buffer_sets[key] = self._allocate(X.shape, X.dtype)
         self.__dict__.update(buffers)
-        self._key = key
+        self._shape, self._dtype = X.shape, X.dtype  # compared by value and by identity on the hot path
 
     def __getstate__(self) -> dict[str, Any]:
         # buffers hold views of each other, which copies would break: drop them, the next use reallocates
         state = {k: v for k, v in self.__dict__.items() if k not in self._buffer_names}
-        state["_key"] = None
+        state["_shape"] = state["_dtype"] = None
         state["_buffer_sets"] = {}
         return state
 
@@ -183,13 +184,14 @@ class Dense(BufferedLayer):
             Z = X @ self.W.value
             Z += self.b.value
             return Z
-        if (X.shape, X.dtype) != self._key:
+        if X.shape != self._shape or X.dtype is not self._dtype:
             self._ensure(X)
         np.copyto(self._inputs, X)
         return np.matmul(self._extended, self._block, out=self._Z)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        self.backward_params_only(grad_out)
+        self.delta = grad_out
+        np.matmul(self._extended.T, grad_out, out=self._grad_block)
         return np.matmul(grad_out, self.W.value.T, out=self._grad_in)
 
     def backward_params_only(self, grad_out: np.ndarray) -> None:
