@@ -95,6 +95,8 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
             middle.semilogy(range(1, 10), depth_curves[hidden], "o-", label=hidden)
         left.set_title("3-3-2-1 at init: ||dW|| per layer")
         middle.set_title("8 hidden layers at init")
+        left.set_xticks([1, 2, 3])
+        middle.set_xticks(range(1, 10))
         for ax in (left, middle):
             ax.set_xlabel("layer (1 = first)")
             ax.legend(fontsize=8)
