@@ -120,3 +120,19 @@ def check_rng_seed(name: str, seed: Any) -> np.random.Generator:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise TypeError(f"{name} must be None, a non-negative integer or a numpy Generator, got {seed!r}")
     return np.random.default_rng(int(seed))
+
+
+def plain(value: Any, nonfinite_as_none: bool = True) -> Any:
+    """``value`` with NumPy arrays and scalars turned into JSON-able Python objects (dict keys become
+    strings); non-finite floats become None unless ``nonfinite_as_none`` is False."""
+    if isinstance(value, dict):
+        return {str(k): plain(v, nonfinite_as_none) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v, nonfinite_as_none) for v in value]
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist(), nonfinite_as_none)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if nonfinite_as_none and isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import plain
 from .gradcheck import gradcheck
 from .layers import Dense
 from .monitor import SATURATION, GradientFlow, layer_stats
@@ -94,7 +95,7 @@ class Diagnosis:
         return [f.code for f in self.findings]
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain({"healthy": self.healthy, "findings": [asdict(f) for f in self.findings], "context": self.context})
+        return plain({"healthy": self.healthy, "findings": [asdict(f) for f in self.findings], "context": self.context})
 
     def __str__(self) -> str:
         if not self.findings:
@@ -113,18 +114,6 @@ def _short(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_short(v) for v in value[:10]) + (", ..." if len(value) > 10 else "") + "]"
     return str(value)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 # ---------------------------------------------------------------------- helpers
@@ -477,4 +466,4 @@ def _diagnose(net: Network, X: np.ndarray, y: np.ndarray, history: History | Non
         context["stop_reason"] = history.stop_reason
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: order[f.severity])
-    return Diagnosis(findings, _plain(context))
+    return Diagnosis(findings, plain(context))

@@ -8,9 +8,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from ._validation import check_int, check_real
+from ._validation import check_int, check_real, plain
 
 if TYPE_CHECKING:
     from .network import Network
@@ -118,7 +116,7 @@ class History:
     config: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        return plain(asdict(self), nonfinite_as_none=False)  # JSON keeps NaN (allow_nan)
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
         text = json.dumps(self.to_dict(), indent=1, allow_nan=True)
@@ -161,18 +159,6 @@ class History:
 
 def _at(values: list[float], index: int) -> float | str:
     return values[index] if index < len(values) else ""
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

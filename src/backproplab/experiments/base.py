@@ -10,21 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import plain
+
 __all__ = ["ExperimentResult", "Experiment", "format_table", "new_figure"]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def _cell(value: Any) -> str:
@@ -74,7 +62,7 @@ class ExperimentResult:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(
+        return plain(
             {
                 "name": self.name,
                 "title": self.title,
