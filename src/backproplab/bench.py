@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, datasets
+from .monitor import GradientFlow
 from .network import Network
 from .optimizers import SGD, Adam
 from .training import Stop
@@ -67,15 +68,20 @@ def blog_step(repeats: int, quick: bool) -> dict[str, Any]:
     sklearn = _optional("sklearn.neural_network")
     torch = _optional("torch")
 
-    def ours(loss: str) -> Callable[[], float]:
+    def ours(loss: str, monitor: bool = False) -> Callable[[], float]:
         def run() -> float:
             net = Network.mlp([3, 3, 2, 1], hidden="sigmoid", output="sigmoid", loss=loss, init="normal", seed=0)
             start = time.perf_counter()
-            net.fit(X, y, optimizer=SGD(lr=0.1), batch_size=128, sampling="random", max_steps=steps, seed=0, progress=False)
+            net.fit(X, y, optimizer=SGD(lr=0.1), batch_size=128, sampling="random", max_steps=steps, seed=0, progress=False,
+                    monitor=GradientFlow(every=100) if monitor else None)
             return (time.perf_counter() - start) / steps * 1e6
         return run
 
-    candidates: dict[str, Callable[[], float]] = {"backproplab (mse)": ours("mse"), "backproplab (bce)": ours("bce")}
+    candidates: dict[str, Callable[[], float]] = {
+        "backproplab (mse)": ours("mse"),
+        "backproplab (bce)": ours("bce"),
+        "backproplab (mse) + GradientFlow(every=100)": ours("mse", monitor=True),
+    }
     if sklearn is not None:
         from sklearn.neural_network import MLPClassifier
 
@@ -111,6 +117,7 @@ def blog_step(repeats: int, quick: bool) -> dict[str, Any]:
         candidates["PyTorch eager"] = pytorch
     results = _interleave(candidates, repeats)
     out: dict[str, Any] = {"us_per_step": {k: _median(v) for k, v in results.items()}}
+    out["monitor_overhead"] = _ratio(results, "backproplab (mse) + GradientFlow(every=100)", "backproplab (mse)") - 1
     if "scikit-learn MLPClassifier" in results:
         out["x_faster_than_sklearn"] = _ratio(results, "scikit-learn MLPClassifier", "backproplab (bce)")
     if "PyTorch eager" in results:
@@ -355,6 +362,9 @@ def markdown(results: dict[str, Any]) -> str:
                  f"{_fmt(steps.get('backproplab (bce)'))} (bce) / {_fmt(steps.get('backproplab (mse)'))} (mse)",
                  f"sklearn {_fmt(steps.get('scikit-learn MLPClassifier'))}, torch {_fmt(steps.get('PyTorch eager'))}",
                  f"{_fmt(one.get('x_faster_than_sklearn'))}x vs sklearn, {_fmt(one.get('x_faster_than_torch'))}x vs torch"))
+    if "monitor_overhead" in one:
+        rows.append(("GradientFlow(every=100) on the blog network", f"+{_fmt(100 * one['monitor_overhead'], 2)}% time per step",
+                     "the same run without it", "-"))
     two = w.get("2 blog task to target", {})
     for hidden in ("sigmoid", "relu"):
         row = two.get(hidden, {})
