@@ -23,7 +23,7 @@ def race(hidden: str, optimizer: str, seed: int, max_steps: int) -> tuple[int, f
     opt = SGD(lr=0.1) if optimizer == "sgd" else Adam(lr=0.01)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # a failure is counted, not warned
-        history = net.fit(X, y, optimizer=opt, batch_size=128, sampling="random", seed=seed,
+        history = net.fit(X, y, optimizer=opt, batch_size=128, sampling="random", seed=seed, progress=False,
                           max_steps=max_steps, stop=Stop(loss_below=0.01, window=1000))
     return history.n_steps, history.wall_time, history.stop_reason == "loss_below"
 

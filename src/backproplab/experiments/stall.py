@@ -39,7 +39,7 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
 
     # a network large enough to memorise 20 random points, judged on fresh noise from the same source
     big = Network.mlp([7, 64, 64, 2], hidden="tanh", seed=seed)
-    big.fit(X, Y, optimizer="adam", lr=0.01, batch_size=None, max_steps=800 if quick else 3000, seed=seed)
+    big.fit(X, Y, optimizer="adam", lr=0.01, batch_size=None, max_steps=800 if quick else 3000, seed=seed, progress=False)
     X_fresh, Y_fresh = datasets.noise(2000, 7, 2, seed=seed + 10_000)
     big_train = _mae(big.predict(X), Y)
     big_fresh = _mae(big.predict(X_fresh), Y_fresh)

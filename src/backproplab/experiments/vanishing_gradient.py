@@ -62,7 +62,7 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
     training = {}
     for hidden in ACTIVATIONS:
         net = Network.mlp([3, 3, 2, 1], hidden=hidden, output="sigmoid", loss="mse", init="normal", seed=seed)
-        history = net.fit(X, y, lr=0.1, batch_size=128, sampling="random", seed=seed,
+        history = net.fit(X, y, lr=0.1, batch_size=128, sampling="random", seed=seed, progress=False,
                           max_steps=3000 if quick else 10_000, stop=Stop(loss_below=0.01, window=1000),
                           monitor=GradientFlow(every=100))
         training[hidden] = {

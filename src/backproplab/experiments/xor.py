@@ -17,14 +17,14 @@ def appendix(seed: int, lr_scale: float, steps: int) -> Network:
     ``lr_scale = 4`` times our gradient."""
     X, y = datasets.xor()
     net = Network.mlp([2, 3, 2], hidden="tanh", loss="cross_entropy", init="lecun_normal", seed=seed)
-    net.fit(X, y, optimizer=SGD(lr=0.01 * lr_scale), batch_size=None, max_steps=steps, seed=seed)
+    net.fit(X, y, optimizer=SGD(lr=0.01 * lr_scale), batch_size=None, max_steps=steps, seed=seed, progress=False)
     return net
 
 
 def ours(seed: int, steps: int) -> Network:
     X, y = datasets.xor()
     net = Network.mlp([2, 8, 2], loss="cross_entropy", seed=seed)  # defaults: ReLU, He initialisation
-    net.fit(X, y, optimizer=Adam(lr=0.05), batch_size=None, max_steps=steps, seed=seed)
+    net.fit(X, y, optimizer=Adam(lr=0.05), batch_size=None, max_steps=steps, seed=seed, progress=False)
     return net
 
 
