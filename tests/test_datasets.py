@@ -68,3 +68,13 @@ def test_csv_errors_name_the_problem(tmp_path):
     (tmp_path / "d.txt").write_text("x")
     with pytest.raises(DatasetError, match="unknown file type '.txt'"):
         load_dataset(tmp_path / "d.txt")
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_csv_delimiters_are_detected(tmp_path, delimiter):
+    path = tmp_path / "d.csv"
+    path.write_text(delimiter.join(["a", "b", "y"]) + "\n" + delimiter.join(["1.5", "2", "0"]) + "\n"
+                    + delimiter.join(["3", "4", "1"]) + "\n")
+    X, y, info = load_dataset(path, target="y")
+    np.testing.assert_array_equal(X, [[1.5, 2], [3, 4]])
+    assert info["feature_names"] == ["a", "b"]

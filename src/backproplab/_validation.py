@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -31,6 +31,10 @@ def choose(name: str, value: Any, valid: Iterable[str]) -> str:
     return value
 
 
+@overload
+def check_int(name: str, value: Any, minimum: int | None = ..., allow_none: Literal[False] = ...) -> int: ...
+@overload
+def check_int(name: str, value: Any, minimum: int | None = ..., *, allow_none: bool) -> int | None: ...
 def check_int(name: str, value: Any, minimum: int | None = None, allow_none: bool = False) -> int | None:
     if value is None and allow_none:
         return None
@@ -41,6 +45,12 @@ def check_int(name: str, value: Any, minimum: int | None = None, allow_none: boo
     return int(value)
 
 
+@overload
+def check_real(name: str, value: Any, minimum: float | None = ..., strict: bool = ..., maximum: float | None = ...,
+               allow_none: Literal[False] = ...) -> float: ...
+@overload
+def check_real(name: str, value: Any, minimum: float | None = ..., strict: bool = ..., maximum: float | None = ...,
+               *, allow_none: bool) -> float | None: ...
 def check_real(
     name: str,
     value: Any,

@@ -137,9 +137,14 @@ def _split_columns(path: str, table: np.ndarray, names: list[str], target: Any) 
 def _load_csv(path: str, target: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     try:
         with open(path, newline="") as handle:
-            rows = list(csv.reader(handle))
+            text = handle.read()
     except UnicodeDecodeError:
         raise DatasetError(f"cannot read {path!r}: it is not a text CSV file") from None
+    try:  # comma, semicolon (common where the decimal mark is a comma), tab or pipe
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    rows = list(csv.reader(text.splitlines(), dialect))
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if len(rows) < 2:
         raise DatasetError(f"{path!r} has no data rows (a header line and at least one row are needed)")
