@@ -358,10 +358,12 @@ def markdown(results: dict[str, Any]) -> str:
     rows = []
     one = w.get("1 blog network: us per step", {})
     steps = one.get("us_per_step", {})
+    torch_step = f"torch {_fmt(steps['PyTorch eager'])}" if "PyTorch eager" in steps else "torch not installed"
+    torch_ratio = f", {_fmt(one['x_faster_than_torch'])}x vs torch" if "x_faster_than_torch" in one else ""
     rows.append(("blog 3-3-2-1 sigmoid, SGD, batch 128: us/step",
                  f"{_fmt(steps.get('backproplab (bce)'))} (bce) / {_fmt(steps.get('backproplab (mse)'))} (mse)",
-                 f"sklearn {_fmt(steps.get('scikit-learn MLPClassifier'))}, torch {_fmt(steps.get('PyTorch eager'))}",
-                 f"{_fmt(one.get('x_faster_than_sklearn'))}x vs sklearn, {_fmt(one.get('x_faster_than_torch'))}x vs torch"))
+                 f"sklearn {_fmt(steps.get('scikit-learn MLPClassifier'))}, {torch_step}",
+                 f"{_fmt(one.get('x_faster_than_sklearn'))}x vs sklearn{torch_ratio}"))
     if "monitor_overhead" in one:
         rows.append(("GradientFlow(every=100) on the blog network", f"+{_fmt(100 * one['monitor_overhead'], 2)}% time per step",
                      "the same run without it", "-"))
@@ -381,10 +383,11 @@ def markdown(results: dict[str, Any]) -> str:
     four = w.get("4 784-512-256-10 float32", {})
     if four:
         samples = four["samples_per_second"]
+        torch_rate = samples.get("PyTorch eager")
         rows.append(("784-512-256-10 float32 batch 256: samples/s",
                      f"{_fmt(samples['backproplab'], 4)} ({_fmt(four['fraction_of_matmul_rate'], 2)} of bare matmul {_fmt(four['bare_matmul_gflops'])} GFLOP/s)",
-                     f"torch {_fmt(samples.get('PyTorch eager'), 4)}",
-                     f"{_fmt(four.get('x_vs_torch'))}x torch"))
+                     f"torch {_fmt(torch_rate, 4)}" if torch_rate else "torch not installed",
+                     f"{_fmt(four['x_vs_torch'])}x torch" if "x_vs_torch" in four else "-"))
     five = w.get("5 scaling per sample", {})
     if five:
         rows.append(("scaling 32-64-64-1: us/sample per epoch", ", ".join(f"{k}: {_fmt(v)}" for k, v in five["us_per_sample"].items()),
