@@ -136,3 +136,31 @@ def test_resume_from_checkpoint(capsys, spheres_csv, tmp_path):
     code, out, err = run(capsys, "train", spheres_csv, "--target", "label", "--max-steps", "40", "--resume", ckpt, "--json")
     assert code == 0, err
     assert json.loads(out)["history"]["n_steps"] == 40
+
+
+def test_ctrl_c_during_cli_training_stops_cleanly_and_saves(tmp_path, spheres_csv):
+    """A real SIGINT to a running `backproplab train`: it stops with "interrupted", keeps and saves the weights."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    checkpoint, model = tmp_path / "ckpt.npz", tmp_path / "model.npz"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "backproplab", "train", str(spheres_csv), "--target", "label", "--max-steps", "100000000",
+         "--checkpoint", str(checkpoint), "--checkpoint-every", "200", "--save", str(model), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists():  # the first checkpoint proves training is under way
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "training never wrote its first checkpoint"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    history = json.loads(out)["history"]
+    assert history["stop_reason"] == "interrupted" and history["n_steps"] >= 200
+    net = bp.load(model)
+    assert all(np.isfinite(p).all() for p in net.parameters())
