@@ -19,13 +19,14 @@ exploding_gradient         a non-finite gradient, a layer's ||dL/dW|| above ``EX
 saturated_units            a hidden sigmoid/tanh layer with more than ``SATURATED_FRACTION`` (50%) of
                            its outputs in the flat tails (see ``monitor.SATURATION``)
 dead_units                 a hidden ReLU layer with at least ``DEAD_FRACTION`` (25%) of its units zero
-                           for every training row
+                           for every training row (given at least ``DEAD_MIN_ROWS`` = 20 rows)
 lr_too_large               the run diverged (error); or the epoch loss rose overall, or oscillated
                            without progress (late in the run over 45% of epochs went up, the typical
                            jump exceeds 30% of the level, and the level is still above 5% of the start)
 lr_too_small               stopped by a step/epoch/time limit with the loss less than halved, and a
-                           probe on a copy shows 10x the learning rate gives over 5x the improvement
-                           in the same number of steps (at most ``LR_PROBE_STEPS``)
+                           probe on a copy shows f = 10x (or 100x) the learning rate gives over f/2
+                           times the improvement, and over 5% of the loss, in the same number of steps
+                           (at most ``LR_PROBE_STEPS``): progress is proportional to the step size
 not_converged              stopped by max_steps/max_epochs while the last tenth of the run still
                            improved the loss by more than 1% (and the loss is above 0.1% of its start)
 loose_stopping_rule        stopped by grad_norm_below or loss_below, and as many more steps again
@@ -65,6 +66,7 @@ EXPLODING_NORM = 1e3
 EXPLODING_RATIO = 1e2
 SATURATED_FRACTION = 0.5
 DEAD_FRACTION = 0.25
+DEAD_MIN_ROWS = 20
 PROBE_STEPS = 5000
 LR_PROBE_STEPS = 1000
 CONTROL_STEPS = 500
@@ -284,7 +286,8 @@ def _check_gradients(net: Network, X: np.ndarray, y: np.ndarray) -> tuple[list[F
             {"saturated_fraction": dict(saturated), "tails": SATURATION},
             "scale the inputs, use a smaller initialisation (Glorot) or ReLU-family activations",
         ))
-    dead = [(s["layer"], s["dead"]) for s in hidden if s.get("dead", 0) >= DEAD_FRACTION]
+    # with a handful of rows, "zero for every row" is common by chance
+    dead = [(s["layer"], s["dead"]) for s in hidden if s.get("dead", 0) >= DEAD_FRACTION] if len(X) >= DEAD_MIN_ROWS else []
     if dead:
         findings.append(Finding(
             "dead_units", "warning",
@@ -382,16 +385,20 @@ def _probe_learning_rate(net: Network, X: np.ndarray, y: np.ndarray, history: Hi
     steps = int(min(max(history.n_steps, 50), LR_PROBE_STEPS))
     start = _data_loss(net, X, y)
     same = _continue(net, X, y, history, steps, seed)
-    faster = _continue(net, X, y, history, steps, seed, lr_factor=10.0)
-    drop_same, drop_faster = start - same, start - faster
-    if not (math.isfinite(faster) and drop_faster > 0.05 * start and drop_faster > 5 * max(drop_same, 0.0)):
+    drop_same = start - same
+    for factor in (10.0, 100.0):  # a far-too-small lr may need 100x before the probe moves the loss
+        faster = _continue(net, X, y, history, steps, seed, lr_factor=factor)
+        drop_faster = start - faster
+        if math.isfinite(faster) and drop_faster > 0.05 * start and drop_faster > factor / 2 * max(drop_same, 0.0):
+            break
+    else:
         return []
     lr = history.config["optimizer"].get("lr")
     return [Finding(
         "lr_too_small", "warning",
         f"the loss is still falling slowly; {steps} more steps lower it from {start:.4g} to {same:.4g} at lr={lr:g} "
-        f"but to {faster:.4g} at 10x that: the step size, not the model, limits progress",
-        {"lr": lr, "probe_steps": steps, "loss_now": start, "loss_same_lr": same, "loss_10x_lr": faster,
+        f"but to {faster:.4g} at {factor:g}x that: the step size, not the model, limits progress",
+        {"lr": lr, "probe_steps": steps, "loss_now": start, "loss_same_lr": same, "lr_factor": factor, "loss_faster_lr": faster,
          "first_epoch_loss": history.loss[0] if history.loss else None, "last_epoch_loss": history.loss[-1] if history.loss else None},
         "raise the learning rate (try 10x) or use Adam",
     )]
