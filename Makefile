@@ -36,6 +36,7 @@ bench: $(VENV)/.stamp-test
 
 lint: $(VENV)/.stamp-dev
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -82,7 +82,7 @@ def _first_nonfinite(array: np.ndarray) -> str:
     return f"{kind} ({where})"
 
 
-def as_float_array(name: str, value: Any, dtype: np.dtype, ndim: int | tuple[int, ...] = 2) -> np.ndarray:
+def as_float_array(name: str, value: Any, dtype: Any, ndim: int | tuple[int, ...] = 2) -> np.ndarray:
     """Convert ``value`` to a finite float array of the given dtype and dimensionality.
 
     Refuses strings and objects, wrong dimensionality, empty arrays and NaN/inf, naming where.

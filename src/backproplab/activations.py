@@ -26,9 +26,18 @@ class Activation(BufferedLayer):
     #: True when f' jumps at 0: gradient checks report points next to the kink instead of failing.
     kink = False
 
+    _A: np.ndarray
+    _grad: np.ndarray
+
     def __init__(self) -> None:
         super().__init__()
-        self.A: np.ndarray | None = None
+        self.A: Any = None  # the last forward's output (an ndarray once forward has run)
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
     _buffer_names = ("_A", "_grad")
 
@@ -135,7 +144,7 @@ class LeakyReLU(Activation):
             0 <= negative_slope < 1
         ):
             raise ValueError(f"negative_slope must be a number in [0, 1), got {negative_slope!r}")
-        self.negative_slope = float(negative_slope)
+        self.negative_slope: float = float(negative_slope)
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         A = np.multiply(X, self.negative_slope, out=self._out(X, training))

@@ -56,7 +56,7 @@ def _ratio(results: dict[str, list[float]], slow: str, fast: str) -> float:
     return statistics.median(s / f for s, f in zip(results[slow], results[fast]))
 
 
-def _median(values: list[float]) -> float:
+def _median(values: Any) -> float:
     return float(statistics.median(values))
 
 
@@ -166,7 +166,7 @@ def digits(repeats: int, quick: bool) -> dict[str, Any]:
         X_train, y_train = X_train[:300], y_train[:300]
     epochs = 1 if quick else 40
     accuracy: dict[str, list[float]] = {"backproplab": [], "scikit-learn": []}
-    params = dict(hidden_layer_sizes=(128, 64), solver="adam", batch_size=64, learning_rate_init=1e-3, max_iter=epochs,
+    params: dict[str, Any] = dict(hidden_layer_sizes=(128, 64), solver="adam", batch_size=64, learning_rate_init=1e-3, max_iter=epochs,
                   tol=0.0, n_iter_no_change=10**9, alpha=1e-4)
 
     def make(kind: str) -> Callable[[], float]:

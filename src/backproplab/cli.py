@@ -12,7 +12,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -28,7 +28,7 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would print usage and exit 2 itself
+    def error(self, message: str) -> NoReturn:  # argparse would print usage and exit 2 itself
         raise UsageError(f"{self.prog}: {message}")
 
 
@@ -138,7 +138,7 @@ def _training_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _fit(net: Any, X: np.ndarray, y: np.ndarray, args: argparse.Namespace, monitor: Any = None) -> Any:
-    from .optimizers import SGD, get
+    from .optimizers import SGD, Optimizer, get
     from .training import Stop
 
     stop = Stop(
@@ -150,6 +150,7 @@ def _fit(net: Any, X: np.ndarray, y: np.ndarray, args: argparse.Namespace, monit
         patience=args.patience,
         time_limit=args.time_limit,
     )
+    optimizer: Optimizer
     if args.optimizer == "sgd" and args.momentum:
         optimizer = SGD(lr=0.01 if args.lr is None else args.lr, momentum=args.momentum)
     else:

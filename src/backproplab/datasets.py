@@ -95,7 +95,7 @@ def load_dataset(
     if not os.path.exists(path):
         raise FileNotFoundError(f"data file {path!r} does not exist")
     suffix = os.path.splitext(path)[1].lower()
-    readers = {".csv": _load_csv, ".npz": _load_npz, ".npy": _load_npy, ".mat": _load_mat}
+    readers: dict[str, Any] = {".csv": _load_csv, ".npz": _load_npz, ".npy": _load_npy, ".mat": _load_mat}
     if suffix not in readers:
         raise DatasetError(f"cannot read {path!r}: unknown file type {suffix!r}; expected .csv, .npz, .npy or .mat")
     if suffix == ".mat":
@@ -199,7 +199,7 @@ def _load_mat(path: str, target: Any, variable: str | None) -> tuple[np.ndarray,
         variable = "samples" if "samples" in names else (names[0] if len(names) == 1 else None)
     if variable not in names:
         raise DatasetError(f"{path!r}: choose a variable with variable=...; it holds {sorted(names)}")
-    table = as_float_array(variable, contents[variable], np.float64)
+    table = as_float_array(str(variable), contents[variable], np.float64)
     return _split_columns(path, table, [f"c{i}" for i in range(table.shape[1])], target)
 
 

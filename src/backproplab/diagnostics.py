@@ -190,7 +190,7 @@ def _check_inputs(X: np.ndarray) -> list[Finding]:
     return findings
 
 
-def _check_baseline(net: Network, X: np.ndarray, y: np.ndarray) -> tuple[list[Finding], dict[str, float]]:
+def _check_baseline(net: Network, X: np.ndarray, y: np.ndarray) -> tuple[list[Finding], dict[str, Any]]:
     loss = _data_loss(net, X, y)
     base = baseline_loss(net, y)
     context = {"train_loss": loss, "baseline_loss": base}
@@ -207,7 +207,7 @@ def _check_baseline(net: Network, X: np.ndarray, y: np.ndarray) -> tuple[list[Fi
     )], context
 
 
-def _check_signal(net: Network, X: np.ndarray, y: np.ndarray, seed: int) -> tuple[list[Finding], dict[str, float]]:
+def _check_signal(net: Network, X: np.ndarray, y: np.ndarray, seed: int) -> tuple[list[Finding], dict[str, Any]]:
     rng = np.random.default_rng(seed)
     n = len(X)
     shuffled = y[rng.permutation(n)]

@@ -44,6 +44,11 @@ SCHEDULES = ("constant", "invscaling", "adaptive")
 
 
 class _BaseBackprop(BaseEstimator):
+    network_: Network
+    loss_curve_: list[float]
+    validation_loss_: list[float]
+    classes_: np.ndarray
+    _optimizer_state: optimizers.Optimizer
     def __init__(
         self,
         hidden_layer_sizes: Any = (100,),

@@ -88,15 +88,15 @@ def to_onnx(model: Any, path: str | os.PathLike[str] | None = None, opset: int =
             current = out
         elif isinstance(layer, activations.Activation) and layer.name in ONNX_ACTIVATIONS:
             out = name(layer.name)
-            attributes = {"axis": -1} if layer.name == "softmax" else {}
+            attributes: dict[str, Any] = {"axis": -1} if layer.name == "softmax" else {}
             nodes.append(helper.make_node(ONNX_ACTIVATIONS[layer.name], [current], [out], **attributes))
             current = out
         else:
             raise ValueError(f"layer {type(layer).__name__} has no ONNX equivalent; only built-in layers export")
     if net.loss_fn.fused is not None:
         out = name(net.loss_fn.fused)
-        attributes = {"axis": -1} if net.loss_fn.fused == "softmax" else {}
-        nodes.append(helper.make_node(ONNX_ACTIVATIONS[net.loss_fn.fused], [current], [out], **attributes))
+        fused_attributes: dict[str, Any] = {"axis": -1} if net.loss_fn.fused == "softmax" else {}
+        nodes.append(helper.make_node(ONNX_ACTIVATIONS[net.loss_fn.fused], [current], [out], **fused_attributes))
         current = out
 
     outputs = []
@@ -167,7 +167,7 @@ def to_torch(model: Any) -> Any:
         raise ImportError("to_torch needs PyTorch: pip install torch") from None
     net, _ = _network_of(model)
     dtype = torch.float64 if net.dtype == np.float64 else torch.float32
-    modules = []
+    modules: list[Any] = []
     for layer in net.body:
         if isinstance(layer, Dense):
             linear = torch.nn.Linear(layer.in_features, layer.out_features, dtype=dtype)
@@ -178,8 +178,9 @@ def to_torch(model: Any) -> Any:
         elif isinstance(layer, activations.LeakyReLU):
             modules.append(torch.nn.LeakyReLU(layer.negative_slope))
         elif isinstance(layer, activations.Activation):
-            modules.append({"sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh, "relu": torch.nn.ReLU,
-                            "identity": torch.nn.Identity, "softmax": lambda: torch.nn.Softmax(dim=-1)}[layer.name]())
+            factories: dict[str, Any] = {"sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh, "relu": torch.nn.ReLU,
+                                         "identity": torch.nn.Identity, "softmax": lambda: torch.nn.Softmax(dim=-1)}
+            modules.append(factories[layer.name]())
         else:
             raise ValueError(f"layer {type(layer).__name__} has no PyTorch equivalent")
     if net.loss_fn.fused == "sigmoid":

@@ -129,7 +129,7 @@ def _compare(
         indices = np.arange(flat.size)
         if max_entries is not None and flat.size > max_entries:
             indices = np.sort(rng.choice(flat.size, max_entries, replace=False))
-        worst = (-1.0, 0, 0.0, 0.0, 0.0)
+        worst: tuple[float, int, float, float, float] = (-1.0, 0, 0.0, 0.0, 0.0)
         n_kinks = 0
         for i in indices:
             original = flat[i]
@@ -151,14 +151,14 @@ def _compare(
             rel = abs_error / max(abs(exact), abs(numeric), floor)
             if rel > worst[0]:
                 worst = (rel, int(i), abs_error, exact, numeric)
-        rel, i, abs_error, exact, numeric = worst
+        rel, worst_i, abs_error, exact, numeric = worst
         rel = max(rel, 0.0)
         checks.append(
             ParameterCheck(
                 name=name,
                 shape=tuple(param.shape),
                 max_rel_error=rel,
-                worst_index=tuple(int(k) for k in np.unravel_index(i, param.shape)) if param.size else (),
+                worst_index=tuple(int(k) for k in np.unravel_index(worst_i, param.shape)) if param.size else (),
                 max_abs_error=abs_error,
                 analytic=exact,
                 numeric=numeric,
@@ -171,7 +171,7 @@ def _compare(
 
 
 def _names(net: Network) -> list[str]:
-    names = []
+    names: list[str] = []
     layer_number = 0
     for layer in net.layers:
         params = layer.parameters()
@@ -210,7 +210,7 @@ def gradcheck(
     X, y = net.check_Xy(X, y)
     net.forward_backward(X, y)
     analytic = [p.grad.copy() for p in net.parameter_objects()]
-    kink_layers = [layer for layer in net.body if getattr(layer, "kink", False)]
+    kink_layers: list[Any] = [layer for layer in net.body if getattr(layer, "kink", False)]
 
     def loss_at() -> float:
         return net._loss_value(X, y)

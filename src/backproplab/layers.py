@@ -163,6 +163,13 @@ class Dense(BufferedLayer):
         self._block, self._grad_block = block, grad_block
 
     _buffer_names = ("_extended", "_inputs", "_Z", "_grad_in")
+    # training buffers, set by _ensure from _allocate
+    _extended: np.ndarray
+    _inputs: np.ndarray
+    _Z: np.ndarray
+    _grad_in: np.ndarray
+    _block: np.ndarray
+    _grad_block: np.ndarray
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)

@@ -215,7 +215,7 @@ def get(name: str | Optimizer, lr: float | None = None) -> Optimizer:
     """An optimizer by name with ``lr`` (or its default), or a passed object with its own lr."""
     if isinstance(name, Optimizer):
         return name
-    cls = OPTIMIZERS[choose("optimizer", name, OPTIMIZERS)]
+    cls: Any = OPTIMIZERS[choose("optimizer", name, OPTIMIZERS)]
     return cls() if lr is None else cls(lr=lr)
 
 

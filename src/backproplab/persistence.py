@@ -64,7 +64,7 @@ def _write(path: str | os.PathLike[str], header: dict[str, Any], arrays: list[np
         raise OSError(f"cannot save to {path!r}: {error.strerror or error}") from None
     try:
         with handle:
-            np.savez(handle, **members)
+            np.savez(handle, **members)  # type: ignore[arg-type]  # numpy's stub types **kwds poorly
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(handle.name, path)
@@ -179,7 +179,7 @@ def _build(path: str, spec: Any) -> Network:
     dtype = spec.get("dtype")
     if dtype not in ("float64", "float32"):
         raise _fail(path, f"unsupported dtype {dtype!r}")
-    layers = []
+    layers: list[Any] = []
     for index, layer in enumerate(spec["layers"]):
         kind = layer.get("type") if isinstance(layer, dict) else None
         if kind not in LAYER_TYPES:
@@ -194,7 +194,7 @@ def _build(path: str, spec: Any) -> Network:
         except (KeyError, TypeError, ValueError) as error:
             raise _fail(path, f"layer {index} ({kind}) has a bad spec: {error}") from None
     try:
-        return Network(layers, loss=spec.get("loss"), l2=spec.get("l2", 0.0))
+        return Network(layers, loss=spec.get("loss", ""), l2=spec.get("l2", 0.0))
     except (TypeError, ValueError) as error:
         raise _fail(path, str(error)) from None
 

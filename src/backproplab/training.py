@@ -183,7 +183,7 @@ def fit(
     last_loss = math.nan
     epoch_loss, epoch_steps, epoch_rows = 0.0, 0, 0
 
-    epoch_rng_state: dict[str, Any] = rng.bit_generator.state
+    epoch_rng_state: Any = rng.bit_generator.state
     step_extras = bool(record_steps or stop.loss_below is not None or monitor_every or step_hooks
                        or time_limit is not None or checkpoint_every)
 
@@ -287,7 +287,7 @@ def fit(
                         reason = reason or "callback"
                 if time_limit is not None and time.perf_counter() - start > time_limit:
                     reason = reason or "time_limit"
-                if checkpoint_every and step % checkpoint_every == 0:
+                if checkpoint_every and step % checkpoint_every == 0 and checkpoint is not None:
                     persistence.save_checkpoint(checkpoint, net, opt, checkpoint_state())
                 if reason:
                     break
@@ -305,7 +305,7 @@ def fit(
             if grad_target is not None:
                 history.grad_norm.append(last_grad_norm)
             _epoch_metrics(net, metrics, X, y, X_val, y_val, history)
-            if X_val is not None:
+            if X_val is not None and y_val is not None:
                 val = net._loss_value(X_val, y_val)
                 history.val_loss.append(val)
                 if val < best_val - stop.tol:
@@ -454,7 +454,7 @@ def _epoch_metrics(
 ) -> None:
     if not names:
         return
-    sets = [("", X, y)] + ([("val_", X_val, y_val)] if X_val is not None else [])
+    sets: list[tuple[str, Any, Any]] = [("", X, y)] + ([("val_", X_val, y_val)] if X_val is not None else [])
     for prefix, data, target in sets:
         predictions = net._predict(data)
         for name in names:

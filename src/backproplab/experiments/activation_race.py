@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ def race(hidden: str, optimizer: str, seed: int, max_steps: int) -> tuple[int, f
 def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
     seeds = [seed + k for k in range(3 if quick else 10)]
     max_steps = 10_000 if quick else 30_000
-    table = []
+    table: list[dict[str, Any]] = []
     raw = {}
     for optimizer in ("sgd", "adam"):
         for hidden in ACTIVATIONS:

@@ -23,9 +23,10 @@ def _cell(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
         if not np.isfinite(value):
             return "-"
-        if value == 0 or 1e-3 <= abs(value) < 1e5:
-            return f"{value:.4g}"
-        return f"{value:.2e}"
+        number = float(value)
+        if number == 0 or 1e-3 <= abs(number) < 1e5:
+            return f"{number:.4g}"
+        return f"{number:.2e}"
     return str(value)
 
 

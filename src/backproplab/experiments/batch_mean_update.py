@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import datasets
@@ -15,7 +17,8 @@ def blog_gradient(dense: Dense) -> np.ndarray:
     r"""The blog's weight update: ``mean_i(a_i) (sum_i delta_i)^T``, with ``delta = dL/dZ`` of the mean loss,
     i.e. the outer product of the batch-mean input and the batch-mean per-sample delta. The exact gradient
     ``A_prev^T delta`` is the mean of the per-sample outer products; they differ by the batch covariance."""
-    return np.outer(dense.A_prev.mean(axis=0), dense.delta.sum(axis=0))
+    A_prev, delta = np.asarray(dense.A_prev), np.asarray(dense.delta)  # set by the last training pass
+    return np.outer(A_prev.mean(axis=0), delta.sum(axis=0))
 
 
 def train(rule: str, X: np.ndarray, y: np.ndarray, seed: int, max_steps: int, record_every: int) -> dict:
@@ -35,9 +38,9 @@ def train(rule: str, X: np.ndarray, y: np.ndarray, seed: int, max_steps: int, re
         if step % record_every == 0:
             exact_flat = np.concatenate([d.W.grad.ravel() for d in dense])
             blog_flat = np.concatenate([b.ravel() for b in blog])
-            norms = np.linalg.norm(exact_flat) * np.linalg.norm(blog_flat)
-            cosines.append(float(exact_flat @ blog_flat / norms) if norms else 1.0)
-            rel_errors.append(float(np.linalg.norm(exact_flat - blog_flat) / max(np.linalg.norm(exact_flat), 1e-300)))
+            norms = float(np.linalg.norm(exact_flat)) * float(np.linalg.norm(blog_flat))
+            cosines.append(float(exact_flat @ blog_flat) / norms if norms else 1.0)
+            rel_errors.append(float(np.linalg.norm(exact_flat - blog_flat)) / max(float(np.linalg.norm(exact_flat)), 1e-300))
         if rule == "blog":
             for d, b in zip(dense, blog):
                 d.W.grad[...] = b
@@ -56,7 +59,7 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
     max_steps = 5_000 if quick else 20_000
     seeds = [seed + k for k in range(2 if quick else 3)]
     runs = {rule: [train(rule, X, y, s, max_steps, 50) for s in seeds] for rule in ("exact", "blog")}
-    table = []
+    table: list[dict[str, Any]] = []
     for rule, label in (("exact", "mean of outer products (exact)"), ("blog", "outer product of means (blog)")):
         reached = [r["steps_to_target"] for r in runs[rule] if r["steps_to_target"] is not None]
         cos = np.concatenate([r["cosine"] for r in runs[rule]])

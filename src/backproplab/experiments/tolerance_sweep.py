@@ -22,7 +22,7 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
     X, Y = datasets.qa_toy()
     seeds = [seed] if quick else [seed + k for k in range(5)]
     max_iterations = 100_000
-    per_seed = {True: [], False: []}
+    per_seed: dict[bool, list[list[question.Run]]] = {True: [], False: []}
     for s in seeds:
         start = question.init_weights(4, 3, 4, np.random.default_rng(s))
         for buggy in (True, False):

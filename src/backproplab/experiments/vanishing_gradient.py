@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import datasets
@@ -22,7 +24,7 @@ def _at_init(net: Network, X: np.ndarray, y: np.ndarray, rng: np.random.Generato
 def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
     X, y = datasets.two_spheres(seed=seed)
     seeds = [seed + k for k in range(3 if quick else 10)]
-    table = []
+    table: list[dict[str, Any]] = []
     per_activation = {}
     for hidden in ACTIVATIONS:
         stats = []
@@ -46,8 +48,8 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
         ratios, curves = [], []
         for s in seeds:
             net = Network.mlp([3] + [16] * 8 + [1], hidden=hidden, output="sigmoid", loss="mse", seed=s)
-            stats = _at_init(net, X, y, np.random.default_rng(s))
-            norms = np.array([layer["grad_norm"] for layer in stats])
+            deep_stats = _at_init(net, X, y, np.random.default_rng(s))
+            norms = np.array([layer["grad_norm"] for layer in deep_stats])
             curves.append(norms)
             ratios.append(norms[-1] / norms[0])
         depth_curves[hidden] = np.median(curves, axis=0).tolist()
@@ -74,7 +76,7 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
     sig_training = np.array(training["sigmoid"]["grad_norm"])
     below = float(np.mean(sig_training[:, 0] < sig_training[:, -1])) if sig_training.size else float("nan")
     shallow = table[0]["last/first ||dW||"]
-    deep = {row["network"].split()[-1]: row["last/first ||dW||"] for row in table[3:]}
+    deep = {str(row["network"]).split()[-1]: row["last/first ||dW||"] for row in table[3:]}
     sig_norms = per_activation["sigmoid"]
     conclusion = (
         f"In the blog's 3-3-2-1 sigmoid network at N(0,1) initialisation the weight gradient shrinks going back: "
