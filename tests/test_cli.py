@@ -164,3 +164,15 @@ def test_ctrl_c_during_cli_training_stops_cleanly_and_saves(tmp_path, spheres_cs
     assert history["stop_reason"] == "interrupted" and history["n_steps"] >= 200
     net = bp.load(model)
     assert all(np.isfinite(p).all() for p in net.parameters())
+
+
+def test_demo_quick_writes_figures_json_and_report(capsys, tmp_path):
+    code, out, err = run(capsys, "demo", "--quick", "--out", tmp_path / "demo")
+    assert code == 0, err
+    assert out.count("conclusion: ") == 7 and "== summary: source vs backproplab ==" in out
+    files = {p.name for p in (tmp_path / "demo").iterdir()}
+    assert "report.html" in files and "stall.json" in files and sum(f.endswith(".png") for f in files) == 7
+    code, out, _ = run(capsys, "demo", "--quick", "--json")
+    data = json.loads(out)
+    assert [row["experiment"] for row in data["summary"]][:2] == ["tolerance-sweep", "stall"]
+    assert len(data["results"]) == 7 and all(r["conclusion"] for r in data["results"])

@@ -324,8 +324,14 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def run_benchmarks(quick: bool = False, out: str | None = None, repeats: int | None = None, progress: bool = True) -> dict[str, Any]:
-    """Run every workload; write ``results.json`` and ``results.md`` to ``out`` when given."""
+def run_benchmarks(
+    quick: bool = False,
+    out: str | None = None,
+    repeats: int | None = None,
+    on_workload: Callable[[str, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run every workload; write ``results.json`` and ``results.md`` to ``out`` when given.
+    ``on_workload(name, result)`` is called as each workload finishes."""
     repeats = repeats or (1 if quick else 5)
     results: dict[str, Any] = {"date": datetime.date.today().isoformat(), "quick": quick, "repeats": repeats,
                                "machine": machine(), "workloads": {}}
@@ -333,8 +339,8 @@ def run_benchmarks(quick: bool = False, out: str | None = None, repeats: int | N
         start = time.perf_counter()
         results["workloads"][name] = workload(repeats, quick)
         results["workloads"][name]["bench_seconds"] = time.perf_counter() - start
-        if progress:
-            print(f"{name}: {json.dumps(results['workloads'][name], default=str)}", flush=True)
+        if on_workload is not None:
+            on_workload(name, results["workloads"][name])
     if out:
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "results.json"), "w") as handle:

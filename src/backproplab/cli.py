@@ -296,9 +296,22 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .experiments import run_demo
+    from .experiments import format_table, run_demo
 
-    return run_demo(out=args.out, as_json=args.json, seed=args.seed, quick=args.quick)
+    def show(result: Any) -> None:
+        if not args.json:
+            print(result.render(), end="\n\n", flush=True)
+
+    demo = run_demo(out=args.out, seed=args.seed, quick=args.quick, on_result=show)
+    if args.json:
+        emit_json({**demo, "results": [r.to_dict() for r in demo["results"]]})
+        return 0
+    print("== summary: source vs backproplab ==")
+    print(format_table(demo["summary"]))
+    if args.out:
+        print(f"\nwrote {len(demo['files'])} files to {args.out}/ (open {os.path.join(args.out, 'report.html')})")
+    print(f"total {demo['seconds']:.1f} s")
+    return 0
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
@@ -376,7 +389,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_benchmarks
 
-    results = run_benchmarks(quick=args.quick, out=args.out, repeats=args.repeats, progress=not args.json)
+    def show(name: str, result: dict[str, Any]) -> None:
+        if not args.json:
+            print(f"{name}: {json.dumps(result, default=str)}", flush=True)
+
+    results = run_benchmarks(quick=args.quick, out=args.out, repeats=args.repeats, on_workload=show)
     if args.json:
         emit_json(results)
     return 0

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
+from collections.abc import Callable
+from typing import Any
 
 from .._validation import choose
 from . import activation_race, batch_mean_update, gradient_bug, stall, tolerance_sweep, vanishing_gradient, xor
 from .base import Experiment, ExperimentResult, format_table
 
-__all__ = ["REGISTRY", "get", "run_all", "run_demo", "Experiment", "ExperimentResult"]
+__all__ = ["REGISTRY", "get", "run_all", "run_demo", "Experiment", "ExperimentResult", "format_table"]
 
 REGISTRY: dict[str, Experiment] = {
     e.name: e
@@ -35,15 +36,24 @@ def run_all(seed: int = 0, quick: bool = False) -> list[ExperimentResult]:
     return [experiment(seed=seed, quick=quick) for experiment in REGISTRY.values()]
 
 
-def run_demo(out: str | None = None, as_json: bool = False, seed: int = 0, quick: bool = False) -> int:
-    """Run every experiment, print source-vs-ours, and write figures, JSON and the HTML report to ``out``."""
+def run_demo(
+    out: str | None = None,
+    seed: int = 0,
+    quick: bool = False,
+    on_result: Callable[[ExperimentResult], None] | None = None,
+) -> dict[str, Any]:
+    """Run every experiment; write figures, JSON and the HTML report to ``out`` when given.
+
+    ``on_result`` is called with each result as it finishes (the CLI prints it). Returns the summary
+    rows (source figure beside ours), the results, the files written and the elapsed seconds.
+    """
     start = time.perf_counter()
     results = []
     for experiment in REGISTRY.values():
         result = experiment(seed=seed, quick=quick)
         results.append(result)
-        if not as_json:
-            print(result.render(), end="\n\n", flush=True)
+        if on_result is not None:
+            on_result(result)
     summary = [
         {"experiment": r.name, "source": r.headline.get("claim", ""), "backproplab": r.headline.get("ours", ""), "s": r.seconds}
         for r in results
@@ -59,13 +69,4 @@ def run_demo(out: str | None = None, as_json: bool = False, seed: int = 0, quick
         report_path = os.path.join(out, "report.html")
         write_report(report_path, title="backproplab demo: the two source documents, reproduced", results=results)
         written.append(report_path)
-    elapsed = time.perf_counter() - start
-    if as_json:
-        print(json.dumps({"summary": summary, "results": [r.to_dict() for r in results], "files": written, "seconds": elapsed}, indent=1))
-    else:
-        print("== summary: source vs backproplab ==")
-        print(format_table(summary))
-        if out:
-            print(f"\nwrote {len(written)} files to {out}/ (open {os.path.join(out, 'report.html')})")
-        print(f"total {elapsed:.1f} s")
-    return 0
+    return {"summary": summary, "results": results, "files": written, "seconds": time.perf_counter() - start}
