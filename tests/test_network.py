@@ -137,3 +137,22 @@ def test_parameters_are_views_of_one_flat_buffer_and_copies_keep_that(rng):
     clone.fit(X, y, max_steps=5, lr=0.1)
     assert not np.array_equal(clone.parameters()[0], net.parameters()[0])  # the copy trains on its own weights
     np.testing.assert_array_equal(net.predict(X), bp.Network.mlp([3, 4, 2], seed=0).predict(X))
+
+
+def test_layers_cannot_silently_serve_two_networks():
+    import copy
+    import pickle  # noqa: F401  (only to check that third-party pickling of a network still works)
+
+    layers = [bp.Dense(2, 3, rng=0), bp.Tanh(), bp.Dense(3, 1, rng=1)]
+    net = bp.Network(layers, loss="mse")
+    with pytest.raises(ValueError, match=r"layers\[0\] \(Dense\) already belongs to another Network"):
+        bp.Network(layers, loss="mae")
+    clone = copy.deepcopy(net)  # a copy owns fresh layers
+    assert clone.layers[0] is not layers[0]
+    revived = pickle.loads(pickle.dumps(net))  # what joblib does; backproplab itself never pickles
+    np.testing.assert_array_equal(revived.predict(np.ones((1, 2))), net.predict(np.ones((1, 2))))
+    del net
+    import gc
+
+    gc.collect()
+    bp.Network(layers, loss="mae")  # once the first network is gone, the layers are free again

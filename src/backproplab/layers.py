@@ -55,6 +55,7 @@ class BufferedLayer:
     """
 
     def __init__(self) -> None:
+        self._network: Any = None  # a weak reference to the Network that owns this layer's parameters
         self._shape: tuple[int, ...] | None = None
         self._dtype: np.dtype | None = None
         self._buffer_sets: dict[tuple[tuple[int, ...], np.dtype], dict[str, np.ndarray]] = {}
@@ -81,7 +82,7 @@ class BufferedLayer:
     def __getstate__(self) -> dict[str, Any]:
         # buffers hold views of each other, which copies would break: drop them, the next use reallocates
         state = {k: v for k, v in self.__dict__.items() if k not in self._buffer_names}
-        state["_shape"] = state["_dtype"] = None
+        state["_shape"] = state["_dtype"] = state["_network"] = None  # a copy belongs to no network yet
         state["_buffer_sets"] = {}
         return state
 

@@ -8,6 +8,7 @@ that activation is absorbed: training works on logits and ``predict`` applies th
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ import numpy as np
 from . import activations, initializers, losses
 from ._validation import as_float_array, check_int, check_real, choose, resolve_dtype
 from .activations import Activation
-from .layers import Dense, Layer, Parameter
+from .layers import BufferedLayer, Dense, Layer, Parameter
 
 if TYPE_CHECKING:
     from .training import History
@@ -80,6 +81,7 @@ class Network:
             raise ValueError("the network has no layer before its fused output activation")
         self._params: list[Parameter] = [p for layer in layers for p in layer.parameters()]
         self._weights: list[Parameter] = [layer.W for layer in dense]
+        self._claim(layers)
         self.flat = self._flatten()
         self._reversed = self.body[::-1]
         if isinstance(self.body[0], Dense):
@@ -88,6 +90,20 @@ class Network:
         self._first_dense = self.body[0] if isinstance(self.body[0], Dense) else None
         self._grad_buffers: dict[tuple[int, ...], np.ndarray] = {}
         self._l2_scratch = [np.empty_like(w.value) for w in self._weights]
+
+    def _claim(self, layers: list[Layer]) -> None:
+        """A network owns its layers' parameter storage; a second network over the same layer objects
+        would silently detach the first one's optimizer from its weights, so it is refused."""
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, BufferedLayer):
+                continue
+            owner = layer._network() if layer._network is not None else None
+            if owner is not None and owner is not self:
+                raise ValueError(
+                    f"layers[{index}] ({type(layer).__name__}) already belongs to another Network; build new "
+                    "layers for each network, or copy.deepcopy the network"
+                )
+            layer._network = weakref.ref(self)
 
     def _flatten(self) -> Parameter | None:
         """Make every parameter (and gradient) a view into one flat buffer, so that optimizer updates,
@@ -125,6 +141,7 @@ class Network:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._claim(self.layers)
         self.flat = self._flatten()
 
     def split(self, flat: np.ndarray) -> list[np.ndarray]:
