@@ -116,13 +116,6 @@ def as_float_array(name: str, value: Any, dtype: Any, ndim: int | tuple[int, ...
     return array
 
 
-def check_same_rows(X: np.ndarray, y: np.ndarray, x_name: str = "X", y_name: str = "y") -> None:
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"{x_name} and {y_name} have different numbers of rows: {X.shape[0]} and {y.shape[0]}"
-        )
-
-
 def check_rng_seed(name: str, seed: Any) -> np.random.Generator:
     """Accept None, an integer seed or a Generator; never touch the global numpy state."""
     if seed is None or isinstance(seed, np.random.Generator):
