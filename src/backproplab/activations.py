@@ -28,6 +28,7 @@ class Activation(BufferedLayer):
 
     _A: np.ndarray
     _grad: np.ndarray
+    _output: np.ndarray  # where a training forward writes: _A, or the next Dense layer's input buffer
 
     def __init__(self) -> None:
         super().__init__()
@@ -39,22 +40,36 @@ class Activation(BufferedLayer):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    _buffer_names = ("_A", "_grad")
+    _buffer_names = ("_A", "_grad", "_output")
+    #: the Dense layer that reads this activation's output in training, when a Network chains them
+    _target: Any = None
 
     def _allocate(self, shape: tuple[int, ...], dtype: np.dtype) -> dict[str, np.ndarray]:
-        return {"_A": np.empty(shape, dtype=dtype), "_grad": np.empty(shape, dtype=dtype)}
+        # feature-major, like the Dense layers around it (see BufferedLayer)
+        buffers = {"_A": np.empty(shape, dtype=dtype, order="F"), "_grad": np.empty(shape, dtype=dtype, order="F")}
+        target = self._target
+        if target is not None and len(shape) == 2 and shape[1] == target.in_features:
+            buffers["_output"] = target.input_buffer(shape, dtype)  # the next layer's input: no copy there
+        else:
+            buffers["_output"] = buffers["_A"]
+        return buffers
 
     def _out(self, Z: np.ndarray, training: bool) -> np.ndarray | None:
         if not training:
             return None
         if Z.shape != self._shape or Z.dtype is not self._dtype:
-            self._ensure(Z)
-        return self._A
+            self._ensure(Z.shape, Z.dtype)
+        return self._output
 
     def _grad_in(self, grad_out: np.ndarray) -> np.ndarray:
         if grad_out.shape != self._shape or grad_out.dtype is not self._dtype:
-            self._ensure(grad_out)
+            self._ensure(grad_out.shape, grad_out.dtype)
         return self._grad
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_target", None)  # the owning Network links its copy again
+        return state
 
 
 class Sigmoid(Activation):
@@ -74,10 +89,10 @@ class Sigmoid(Activation):
         return self.A
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        grad_in = np.subtract(1, self.A, out=self._grad_in(grad_out))
-        grad_in *= self.A
-        grad_in *= grad_out
-        return grad_in
+        A = self.A
+        grad_in = np.subtract(1.0, A, self._grad_in(grad_out))
+        np.multiply(grad_in, A, grad_in)
+        return np.multiply(grad_in, grad_out, grad_in)
 
 
 class Tanh(Activation):
@@ -95,10 +110,10 @@ class Tanh(Activation):
         return self.A
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        grad_in = np.multiply(self.A, self.A, out=self._grad_in(grad_out))
-        np.subtract(1, grad_in, out=grad_in)
-        grad_in *= grad_out
-        return grad_in
+        A = self.A
+        grad_in = np.multiply(A, A, self._grad_in(grad_out))
+        np.subtract(1.0, grad_in, grad_in)
+        return np.multiply(grad_in, grad_out, grad_in)
 
 
 class ReLU(Activation):
@@ -114,13 +129,12 @@ class ReLU(Activation):
     kink = True
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        self.A = np.maximum(X, 0, out=self._out(X, training))
+        self.A = np.maximum(X, 0.0, out=self._out(X, training))
         return self.A
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        grad_in = np.greater(self.A, 0, out=self._grad_in(grad_out))
-        grad_in *= grad_out
-        return grad_in
+        grad_in = np.greater(self.A, 0.0, out=self._grad_in(grad_out))
+        return np.multiply(grad_in, grad_out, grad_in)
 
 
 class LeakyReLU(Activation):

@@ -12,7 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from . import initializers
+from . import _fastnp, initializers
 from ._validation import check_int, resolve_dtype
 
 __all__ = ["Layer", "Parameter", "Dense"]
@@ -52,6 +52,12 @@ class BufferedLayer:
 
     Training-mode outputs are written into buffers that are reused while the input's shape and
     dtype stay the same; a change (a new batch size) allocates new ones.
+
+    Training buffers are feature-major: a batch of ``n`` rows with ``k`` features is stored as a
+    C-contiguous ``(k, n)`` array and handed around as its ``(n, k)`` transpose (a Fortran-ordered
+    view). Shapes and values are what the layer protocol promises; the layout lets an activation
+    write straight into the next Dense layer's input buffer, and lets Dense keep the row of ones
+    for its bias contiguous, so no batch is ever copied between layers.
     """
 
     def __init__(self) -> None:
@@ -69,15 +75,16 @@ class BufferedLayer:
         """The buffers for inputs of ``shape`` and ``dtype``, by attribute name."""
         return {}
 
-    def _ensure(self, X: np.ndarray) -> None:
-        key = (X.shape, X.dtype)
+    def _ensure(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        """Switch to (allocating if needed) the buffer set for inputs of ``shape`` and ``dtype``."""
+        key = (shape, dtype)
         buffers = self._buffer_sets.get(key)
         if buffers is None:
             if len(self._buffer_sets) >= self._max_buffer_sets:
                 self._buffer_sets.clear()
-            buffers = self._buffer_sets[key] = self._allocate(X.shape, X.dtype)
+            buffers = self._buffer_sets[key] = self._allocate(shape, dtype)
         self.__dict__.update(buffers)
-        self._shape, self._dtype = X.shape, X.dtype  # compared by value and by identity on the hot path
+        self._shape, self._dtype = shape, dtype  # compared by value and by identity on the hot path
 
     def __getstate__(self) -> dict[str, Any]:
         # buffers hold views of each other, which copies would break: drop them, the next use reallocates
@@ -154,22 +161,25 @@ class Dense(BufferedLayer):
     def bind(self, values: np.ndarray, grads: np.ndarray) -> None:
         """Move ``W`` and ``b`` (and their gradients) into flat storage laid out as ``[W; b]``.
 
-        Training multiplies the input extended by a column of ones with this ``(in + 1, out)`` block,
+        Training multiplies this ``(in + 1, out)`` block with the input extended by a row of ones,
         so the bias costs no broadcast add forward and no reduction backward."""
         shape = (self.in_features + 1, self.out_features)
         block, grad_block = values.reshape(shape), grads.reshape(shape)
         block[:-1], block[-1] = self.W.value, self.b.value
         self.W.value, self.b.value = block[:-1], block[-1]
         self.W.grad, self.b.grad = grad_block[:-1], grad_block[-1]
-        self._block, self._grad_block = block, grad_block
+        self._block, self._grad_block, self._block_T = block, grad_block, block.T
 
-    _buffer_names = ("_extended", "_inputs", "_Z", "_grad_in")
-    # training buffers, set by _ensure from _allocate
-    _extended: np.ndarray
-    _inputs: np.ndarray
-    _Z: np.ndarray
-    _grad_in: np.ndarray
+    _buffer_names = ("_extended", "_inputs", "_Z", "_ZT", "_grad_in", "_grad_in_T")
+    # training buffers, set by _ensure from _allocate (see BufferedLayer for the feature-major layout)
+    _extended: np.ndarray  # (in + 1, n): the batch, transposed, over a row of ones
+    _inputs: np.ndarray  # (n, in): the batch rows of _extended, as the (Fortran-ordered) transpose
+    _Z: np.ndarray  # (n, out) output, the transpose of the C-contiguous _ZT
+    _ZT: np.ndarray
+    _grad_in: np.ndarray  # (n, in) dL/dA_prev, the transpose of the C-contiguous _grad_in_T
+    _grad_in_T: np.ndarray
     _block: np.ndarray
+    _block_T: np.ndarray
     _grad_block: np.ndarray
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -178,13 +188,21 @@ class Dense(BufferedLayer):
         self.bind(np.empty(n, dtype=self.W.value.dtype), np.zeros(n, dtype=self.W.value.dtype))
 
     def _allocate(self, shape: tuple[int, ...], dtype: np.dtype) -> dict[str, np.ndarray]:
-        extended = np.ones((shape[0], self.in_features + 1), dtype=dtype)
-        return {
-            "_extended": extended,
-            "_inputs": extended[:, :-1],
-            "_Z": np.empty((shape[0], self.out_features), dtype=dtype),
-            "_grad_in": np.empty(shape, dtype=dtype),
-        }
+        n, dtype = shape[0], self.W.value.dtype  # inputs of another dtype are cast on the way in
+        extended = np.ones((self.in_features + 1, n), dtype=dtype)
+        ZT = np.empty((self.out_features, n), dtype=dtype)
+        grad_in_T = np.empty((self.in_features, n), dtype=dtype)
+        return {"_extended": extended, "_inputs": extended[:-1].T, "_ZT": ZT, "_Z": ZT.T,
+                "_grad_in_T": grad_in_T, "_grad_in": grad_in_T.T}
+
+    def input_buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """The array a training-mode forward reads its input from, for inputs of ``shape``/``dtype``.
+
+        The activation before this layer writes its output here, and the forward pass then skips
+        its copy."""
+        if shape != self._shape or dtype is not self._dtype:
+            self._ensure(shape, dtype)
+        return self._inputs
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         self.A_prev = X
@@ -193,21 +211,27 @@ class Dense(BufferedLayer):
             Z += self.b.value
             return Z
         if X.shape != self._shape or X.dtype is not self._dtype:
-            self._ensure(X)
-        np.copyto(self._inputs, X)
-        return np.matmul(self._extended, self._block, out=self._Z)
+            self._ensure(X.shape, X.dtype)
+        if X is not self._inputs:
+            _fastnp.copyto(self._inputs, X)
+        # Z^T = [W; b]^T [A_prev^T; 1]; np.dot costs less per call than np.matmul
+        _fastnp.dot(self._block_T, self._extended, self._ZT)
+        return self._Z
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        self.delta = grad_out
-        np.matmul(self._extended.T, grad_out, out=self._grad_block)
-        return np.matmul(grad_out, self.W.value.T, out=self._grad_in)
+        self.backward_params_only(grad_out)
+        grad_out = self.delta
+        _fastnp.dot(self.W.value, grad_out.T, self._grad_in_T)  # (dL/dA_prev)^T = W delta^T
+        return self._grad_in
 
     def backward_params_only(self, grad_out: np.ndarray) -> None:
         """The parameter gradients only (the first layer's dL/dX is never needed).
 
         ``[dW; db] = [A_prev, 1]^T delta`` in one matmul, after a training-mode forward."""
+        if grad_out.dtype is not self._grad_block.dtype:
+            grad_out = grad_out.astype(self._grad_block.dtype)
         self.delta = grad_out
-        np.matmul(self._extended.T, grad_out, out=self._grad_block)
+        _fastnp.dot(self._extended, grad_out, self._grad_block)
 
     def parameters(self) -> list[Parameter]:
         return [self.W, self.b]

@@ -83,6 +83,7 @@ class Network:
         self._weights: list[Parameter] = [layer.W for layer in dense]
         self._claim(layers)
         self.flat = self._flatten()
+        self._link()
         self._reversed = self.body[::-1]
         if isinstance(self.body[0], Dense):
             # nobody needs dL/dX: the first Dense layer computes parameter gradients only
@@ -104,6 +105,15 @@ class Network:
                     "layers for each network, or copy.deepcopy the network"
                 )
             layer._network = weakref.ref(self)
+
+    def _link(self) -> None:
+        """Point each activation at the Dense layer that reads its output, so that in training it
+        writes straight into that layer's input buffer."""
+        for layer, following in zip(self.body, self.body[1:]):
+            if isinstance(layer, Activation) and isinstance(following, Dense):
+                layer._target = following
+                layer._buffer_sets.clear()  # buffers allocated before the link write elsewhere
+                layer._shape = None
 
     def _flatten(self) -> Parameter | None:
         """Make every parameter (and gradient) a view into one flat buffer, so that optimizer updates,
@@ -143,6 +153,7 @@ class Network:
         self.__dict__.update(state)
         self._claim(self.layers)
         self.flat = self._flatten()
+        self._link()
 
     def split(self, flat: np.ndarray) -> list[np.ndarray]:
         """Views of a flat array (laid out like :attr:`flat`) shaped like :meth:`parameters`."""

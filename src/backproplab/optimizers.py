@@ -95,7 +95,7 @@ class SGD(Optimizer):
         lr, mu = self.lr, self.momentum
         if not mu:
             for p, scratch in zip(self.params, self._scratch):
-                p.value -= np.multiply(p.grad, lr, out=scratch)
+                np.subtract(p.value, np.multiply(p.grad, lr, scratch), p.value)
             return
         for p, v, scratch in zip(self.params, self.velocity, self._scratch):
             v *= mu

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import metrics as metric_module
-from . import optimizers
+from . import _fastnp, optimizers
 from ._validation import check_int, check_real, check_rng_seed, choose
 from .history import STOP_REASONS, Callback, ConvergenceWarning, DivergenceWarning, History, Stop, _overrides
 
@@ -197,6 +197,9 @@ def fit(
             reason = "callback"
     in_epoch = False
     skip_done = 0
+    # bound once: attribute lookups are a noticeable part of a step on small networks
+    take_X, take_y, copyto, forward_backward, opt_step = X.take, y.take, _fastnp.copyto, net.forward_backward, opt.step
+    flat_value = flat.value if flat is not None else None
     errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
     errstate.__enter__()  # divergence is detected from the loss and reported; numpy's warnings would be noise
     try:
@@ -229,9 +232,9 @@ def fit(
                             xb = x_buffers[size] = np.empty((size, X.shape[1]), X.dtype)
                             y_buffers[size] = np.empty((size, y.shape[1]), y.dtype)
                         yb_buffer, last_size = y_buffers[size], size
-                    Xb = X.take(index, axis=0, out=xb)
-                    yb = y.take(index, axis=0, out=yb_buffer)
-                loss = net.forward_backward(Xb, yb)
+                    Xb = take_X(index, 0, xb)
+                    yb = take_y(index, 0, yb_buffer)
+                loss = forward_backward(Xb, yb)
                 if not math.isfinite(loss):
                     net.set_weights(snapshot)
                     reason = "diverged"
@@ -247,13 +250,13 @@ def fit(
                         reason = "grad_norm_below"
                         history.grad_norm.append(last_grad_norm)
                         break
-                if flat is not None:
-                    np.copyto(snapshot_flat, flat.value)
+                if flat_value is not None:
+                    copyto(snapshot_flat, flat_value)
                 else:
                     for p, saved in zip(params, snapshot):
-                        np.copyto(saved, p.value)
+                        copyto(saved, p.value)
                 in_update = True
-                opt.step()
+                opt_step()
                 in_update = False
                 step += 1
                 last_loss = loss
