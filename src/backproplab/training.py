@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import metrics as metric_module
 from . import _fastnp, optimizers
+from . import metrics as metric_module
 from ._validation import check_int, check_real, check_rng_seed, choose
 from .history import STOP_REASONS, Callback, ConvergenceWarning, DivergenceWarning, History, Stop, _overrides
 
