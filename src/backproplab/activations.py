@@ -40,7 +40,7 @@ class Activation(BufferedLayer):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    _buffer_names = ("_A", "_grad", "_output")
+    _buffer_names: tuple[str, ...] = ("_A", "_grad", "_output")
     #: the Dense layer that reads this activation's output in training, when a Network chains them
     _target: Any = None
 
@@ -128,8 +128,20 @@ class ReLU(Activation):
     name = "relu"
     kink = True
 
+    _buffer_names = ("_A", "_grad", "_output", "_zeros")
+    _zeros: np.ndarray
+
+    def _allocate(self, shape: tuple[int, ...], dtype: np.dtype) -> dict[str, np.ndarray]:
+        # np.maximum against an array of zeros takes NumPy's SIMD loop; against the scalar 0 it is
+        # about 3x slower
+        return {**super()._allocate(shape, dtype), "_zeros": np.zeros(shape, dtype=dtype, order="F")}
+
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        self.A = np.maximum(X, 0.0, out=self._out(X, training))
+        if not training:
+            self.A = np.maximum(X, 0.0)
+        else:
+            out = self._out(X, training)
+            self.A = np.maximum(X, self._zeros, out=out)
         return self.A
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:

@@ -199,7 +199,9 @@ class Dense(BufferedLayer):
         """The array a training-mode forward reads its input from, for inputs of ``shape``/``dtype``.
 
         The activation before this layer writes its output here, and the forward pass then skips
-        its copy."""
+        its copy. (A wide first layer could read a gathered batch in place and add its bias
+        separately, but the transposed-transposed matmul that needs is ~20% slower than the copy
+        it saves; measured on 256 x 784 float32.)"""
         if shape != self._shape or dtype is not self._dtype:
             self._ensure(shape, dtype)
         return self._inputs
@@ -219,19 +221,22 @@ class Dense(BufferedLayer):
         return self._Z
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        self.backward_params_only(grad_out)
-        grad_out = self.delta
+        grad_out = self._parameter_gradients(grad_out)
         _fastnp.dot(self.W.value, grad_out.T, self._grad_in_T)  # (dL/dA_prev)^T = W delta^T
         return self._grad_in
 
     def backward_params_only(self, grad_out: np.ndarray) -> None:
-        """The parameter gradients only (the first layer's dL/dX is never needed).
+        """The parameter gradients only (the first layer's dL/dX is never needed)."""
+        self._parameter_gradients(grad_out)
 
-        ``[dW; db] = [A_prev, 1]^T delta`` in one matmul, after a training-mode forward."""
+    def _parameter_gradients(self, grad_out: np.ndarray) -> np.ndarray:
+        """``[dW; db] = [A_prev, 1]^T delta`` in one matmul, after a training-mode forward; returns
+        delta in the layer's dtype."""
         if grad_out.dtype is not self._grad_block.dtype:
             grad_out = grad_out.astype(self._grad_block.dtype)
         self.delta = grad_out
         _fastnp.dot(self._extended, grad_out, self._grad_block)
+        return grad_out
 
     def parameters(self) -> list[Parameter]:
         return [self.W, self.b]

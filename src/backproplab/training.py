@@ -232,8 +232,9 @@ def fit(
                             xb = x_buffers[size] = np.empty((size, X.shape[1]), X.dtype)
                             y_buffers[size] = np.empty((size, y.shape[1]), y.dtype)
                         yb_buffer, last_size = y_buffers[size], size
-                    Xb = take_X(index, 0, xb)
-                    yb = take_y(index, 0, yb_buffer)
+                    # "clip" skips take's bounds-checking temporary copy; the indices are ours and in range
+                    Xb = take_X(index, 0, xb, "clip")
+                    yb = take_y(index, 0, yb_buffer, "clip")
                 loss = forward_backward(Xb, yb)
                 if not math.isfinite(loss):
                     net.set_weights(snapshot)
