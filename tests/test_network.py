@@ -83,6 +83,19 @@ def test_l2_term_is_half_lambda_sum_of_squared_weights(rng):
     assert regular.loss(X, y) == pytest.approx(expected, rel=1e-12)
 
 
+def test_l2_gradient_is_lambda_w_on_weights_only_and_follows_changes_of_l2(rng):
+    X, y = rng.normal(size=(4, 2)), rng.normal(size=4)
+    plain = bp.Network.mlp([2, 3, 1], seed=0)
+    regular = bp.Network.mlp([2, 3, 1], seed=0, l2=0.5)
+    base = plain.gradients(X, y)
+    for l2 in (0.5, 0.125):  # l2 changed after the first training pass
+        regular.l2 = l2
+        loss = regular.forward_backward(*regular.check_Xy(X, y))
+        assert loss == pytest.approx(plain.loss(X, y) + 0.5 * l2 * sum(np.sum(w**2) for w in plain.parameters()[::2]), rel=1e-12)
+        for got, want, value, name in zip(regular.gradients(X, y), base, plain.parameters(), ["W", "b", "W", "b"]):
+            np.testing.assert_allclose(got, want + (l2 * value if name == "W" else 0.0), rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("hidden", HIDDEN)
 def test_float32_runs_end_to_end_and_agrees_with_float64(hidden, rng):
     net64 = bp.Network.mlp([4, 8, 3], hidden=hidden, loss="cross_entropy", seed=3)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import activations, initializers, losses
+from . import _fastnp, activations, initializers, losses
 from ._validation import as_float_array, check_int, check_real, choose, resolve_dtype
 from .activations import Activation
 from .layers import BufferedLayer, Dense, Layer, Parameter
@@ -91,6 +91,7 @@ class Network:
         self._first_dense = self.body[0] if isinstance(self.body[0], Dense) else None
         self._grad_buffers: dict[tuple[int, ...], np.ndarray] = {}
         self._l2_scratch = [np.empty_like(w.value) for w in self._weights]
+        self._l2_decay: tuple[float, np.ndarray, np.ndarray] | None = None  # (l2, l2 at weights / 0 at biases, scratch)
 
     def _claim(self, layers: list[Layer]) -> None:
         """A network owns its layers' parameter storage; a second network over the same layer objects
@@ -325,10 +326,30 @@ class Network:
         if self._first_dense is not None:
             self._first_dense.backward_params_only(grad)
         if self.l2:
-            loss += self._l2_value()
-            for weight, scratch in zip(self._weights, self._l2_scratch):
-                weight.grad += np.multiply(weight.value, self.l2, out=scratch)
+            flat = self.flat
+            if flat is not None:
+                # over the flat buffer at once: l2 * w at the weights and 0 at the biases
+                decay = np.multiply(flat.value, *self._l2_factors(flat))
+                loss += 0.5 * float(_fastnp.vdot(decay, flat.value))
+                np.add(flat.grad, decay, flat.grad)
+            else:
+                loss += self._l2_value()
+                for weight, scratch in zip(self._weights, self._l2_scratch):
+                    np.add(weight.grad, np.multiply(weight.value, self.l2, scratch), weight.grad)
         return loss
+
+    def _l2_factors(self, flat: Parameter) -> tuple[np.ndarray, np.ndarray]:
+        """(a flat array holding l2 at the weights and 0 at the biases, a scratch array), rebuilt when
+        ``l2`` changes."""
+        cached = self._l2_decay
+        if cached is None or cached[0] != self.l2:
+            factors = np.zeros_like(flat.value)
+            weights = {id(w) for w in self._weights}
+            for p, (offset, size, _) in zip(self._params, self._offsets):
+                if id(p) in weights:
+                    factors[offset : offset + size] = self.l2
+            cached = self._l2_decay = (self.l2, factors, np.empty_like(factors))
+        return cached[1], cached[2]
 
     def _l2_value(self) -> float:
         if not self.l2:

@@ -122,6 +122,9 @@ class Adam(Optimizer):
 
         m = beta1 * m + (1 - beta1) * g;   v = beta2 * v + (1 - beta2) * g**2
         w -= lr * (m / (1 - beta1**t)) / (sqrt(v / (1 - beta2**t)) + eps)
+
+    The state lists ``m`` and ``v`` hold the moments divided by ``1 - beta1`` and ``1 - beta2``
+    (two passes fewer per step; see ``step``).
     """
 
     name = "adam"
@@ -139,26 +142,27 @@ class Adam(Optimizer):
         self.v = [np.zeros_like(p.value) for p in self.params]
 
     def step(self) -> None:
-        # lr * (m / bc1) / (sqrt(v) / rc + eps) == (lr * rc / bc1) * m / (sqrt(v) + eps * rc): the same
-        # update as torch's with one pass fewer over the parameters
+        # The moments are kept divided by (1 - beta): m_s = m / (1 - b1) and v_s = v / (1 - b2), which
+        # makes their updates m_s = b1 m_s + g and v_s = b2 v_s + g**2, and then
+        #   lr * (m / bc1) / (sqrt(v / bc2) + eps) == c * m_s / (sqrt(v_s) + eps'),
+        #   c = lr (1 - b1) sqrt(bc2) / (bc1 sqrt(1 - b2)),  eps' = eps sqrt(bc2) / sqrt(1 - b2):
+        # torch's update with ten passes over the parameters instead of twelve.
         self.t += 1
         b1, b2 = self.beta1, self.beta2
-        root_correction = math.sqrt(1.0 - b2**self.t)
-        step_size = self.lr * root_correction / (1.0 - b1**self.t)
-        eps = self.eps * root_correction
+        root = math.sqrt(1.0 - b2**self.t) / math.sqrt(1.0 - b2)
+        step_size = self.lr * (1.0 - b1) * root / (1.0 - b1**self.t)
+        eps = self.eps * root
         for p, m, v, scratch in zip(self.params, self.m, self.v, self._scratch):
             g = p.grad
-            m *= b1
-            m += np.multiply(g, 1.0 - b1, out=scratch)
-            v *= b2
-            np.multiply(g, g, out=scratch)
-            scratch *= 1.0 - b2
-            v += scratch
-            np.sqrt(v, out=scratch)
-            scratch += eps
-            np.divide(m, scratch, out=scratch)
-            scratch *= step_size
-            p.value -= scratch
+            np.multiply(m, b1, m)
+            np.add(m, g, m)
+            np.multiply(v, b2, v)
+            np.add(v, np.multiply(g, g, scratch), v)
+            np.sqrt(v, scratch)
+            np.add(scratch, eps, scratch)
+            np.divide(m, scratch, scratch)
+            np.multiply(scratch, step_size, scratch)
+            np.subtract(p.value, scratch, p.value)
 
     def state_arrays(self) -> list[np.ndarray]:
         return self.m + self.v
