@@ -202,7 +202,7 @@ class Identity(Activation):
         return grad_out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def softmax_floor(dtype: np.dtype) -> float:
     """Lowest shifted logit kept: exp of it stays a normal number even after division by a batch."""
     return 0.85 * float(np.log(np.finfo(dtype).tiny))
