@@ -27,9 +27,8 @@ class Activation(BufferedLayer):
     #: True when f' jumps at 0: gradient checks report points next to the kink instead of failing.
     kink = False
 
-    _A: np.ndarray
+    _output: np.ndarray  # where a training forward writes: its own buffer, or the next Dense layer's input
     _grad: np.ndarray
-    _output: np.ndarray  # where a training forward writes: _A, or the next Dense layer's input buffer
 
     def __init__(self) -> None:
         super().__init__()
@@ -41,19 +40,18 @@ class Activation(BufferedLayer):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    _buffer_names: tuple[str, ...] = ("_A", "_grad", "_output")
+    _buffer_names: tuple[str, ...] = ("_output", "_grad")
     #: the Dense layer that reads this activation's output in training, when a Network chains them
     _target: Any = None
 
     def _allocate(self, shape: tuple[int, ...], dtype: np.dtype) -> dict[str, np.ndarray]:
         # feature-major, like the Dense layers around it (see BufferedLayer)
-        buffers = {"_A": np.empty(shape, dtype=dtype, order="F"), "_grad": np.empty(shape, dtype=dtype, order="F")}
         target = self._target
         if target is not None and len(shape) == 2 and shape[1] == target.in_features:
-            buffers["_output"] = target.input_buffer(shape, dtype)  # the next layer's input: no copy there
+            output = target.input_buffer(shape, dtype)  # the next layer's input: no copy there
         else:
-            buffers["_output"] = buffers["_A"]
-        return buffers
+            output = np.empty(shape, dtype=dtype, order="F")
+        return {"_output": output, "_grad": np.empty(shape, dtype=dtype, order="F")}
 
     def _out(self, Z: np.ndarray, training: bool) -> np.ndarray | None:
         if not training:
@@ -129,7 +127,7 @@ class ReLU(Activation):
     name = "relu"
     kink = True
 
-    _buffer_names = ("_A", "_grad", "_output", "_zeros")
+    _buffer_names = Activation._buffer_names + ("_zeros",)
     _zeros: np.ndarray
 
     def _allocate(self, shape: tuple[int, ...], dtype: np.dtype) -> dict[str, np.ndarray]:

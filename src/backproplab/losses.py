@@ -95,8 +95,8 @@ class BinaryCrossEntropy(Loss):
     With logits ``Z`` and ``p = sigmoid(Z)``:
     ``L = mean(-y log p - (1 - y) log(1 - p)) = mean(-log_expit(Z) + (1 - y) Z)`` (using
     ``log(1 - p) = log p - Z``), summed as ``sum(Z - log_expit(Z)) - y . Z``; ``log_expit`` never
-    overflows or underflows. Rounding can leave about 1e-16 * mean|Z| of error, so a loss that is exactly 0 in
-    exact arithmetic is clamped at 0. ``dL/dZ = (p - y) / N``.
+    overflows or underflows. Rounding can leave about 1e-16 * mean|Z| of error, so a loss that is
+    exactly 0 in exact arithmetic is clamped at 0. ``dL/dZ = (p - y) / N``.
     """
 
     name = "bce"

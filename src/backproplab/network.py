@@ -329,7 +329,8 @@ class Network:
             flat = self.flat
             if flat is not None:
                 # over the flat buffer at once: l2 * w at the weights and 0 at the biases
-                decay = np.multiply(flat.value, *self._l2_factors(flat))
+                factors, decay = self._l2_factors(flat)
+                np.multiply(flat.value, factors, decay)
                 loss += 0.5 * float(_fastnp.vdot(decay, flat.value))
                 np.add(flat.grad, decay, flat.grad)
             else:
