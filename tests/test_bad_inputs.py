@@ -168,3 +168,18 @@ def test_failed_cli_save_keeps_the_old_model(capsys, data_dir, monkeypatch):
     assert err == f"error: cannot save to '{good}': No space left on device; any existing file there is unchanged"
     assert good.read_bytes() == before
     assert sorted(p.name for p in data_dir.iterdir() if p.name.startswith(".backproplab")) == []
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_finiteness_check_accepts_huge_finite_values_and_finds_nan_in_any_layout(layout):
+    # the fast check (a self dot product) overflows on these finite values and must fall back
+    def arrange(wide):  # (40, 6) -> (40, 3) in the given memory layout
+        return {"C": np.ascontiguousarray, "F": np.asfortranarray, "strided": lambda a: a}[layout](wide[:, ::2])
+
+    big = np.full((40, 6), 1e200)
+    assert np.isinf(np.vdot(big, big))
+    net = bp.Network.mlp([3, 2, 1], seed=0)
+    assert net.predict(arrange(big)).shape == (40, 1)
+    big[7, 2] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN \(row 7, column 1\)"):
+        net.predict(arrange(big))

@@ -9,6 +9,8 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
+from . import _fastnp
+
 FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -82,6 +84,19 @@ def _first_nonfinite(array: np.ndarray) -> str:
     return f"{kind} ({where})"
 
 
+def _all_finite(array: np.ndarray) -> bool:
+    """Whether every entry is finite, without a full-size boolean temporary.
+
+    A dot product of the array with itself is one BLAS pass and is finite only when every entry is;
+    it can also overflow on large finite data, so a non-finite result is settled by min and max
+    (which propagate NaN and reveal inf)."""
+    if array.flags.c_contiguous or array.flags.f_contiguous:
+        flat = array.ravel(order="K")  # a view
+        if np.isfinite(_fastnp.vdot(flat, flat)):
+            return True
+    return bool(np.isfinite(array.min()) and np.isfinite(array.max()))
+
+
 def as_float_array(name: str, value: Any, dtype: Any, ndim: int | tuple[int, ...] = 2) -> np.ndarray:
     """Convert ``value`` to a finite float array of the given dtype and dimensionality.
 
@@ -108,8 +123,7 @@ def as_float_array(name: str, value: Any, dtype: Any, ndim: int | tuple[int, ...
     if array.size == 0 or array.shape[0] == 0:
         raise ValueError(f"{name} is empty (shape {array.shape}); at least one sample is needed")
     array = np.asarray(array, dtype=dtype)
-    # min and max propagate NaN and reveal inf without a full-size boolean temporary
-    if not (np.isfinite(array.min()) and np.isfinite(array.max())):
+    if not _all_finite(array):
         raise ValueError(
             f"{name} contains {_first_nonfinite(array)}; backproplab does not impute missing values"
         )
