@@ -169,3 +169,45 @@ def test_layers_cannot_silently_serve_two_networks():
 
     gc.collect()
     bp.Network(layers, loss="mae")  # once the first network is gone, the layers are free again
+
+
+class Doubler:
+    """A user's own layer (the Layer protocol only): returns row-major arrays."""
+
+    def forward(self, X, training=False):
+        return np.ascontiguousarray(2.0 * X)
+
+    def backward(self, grad_out):
+        return np.ascontiguousarray(2.0 * grad_out)
+
+    def parameters(self):
+        return []
+
+
+def test_training_buffers_follow_the_layout_of_each_layers_input(rng):
+    after_dense = bp.Network([bp.Dense(3, 4, rng=0), bp.Tanh(), bp.Dense(4, 2, rng=1)], loss="mse")
+    tanh = after_dense.layers[1]
+    assert (tanh._order, tanh._target, after_dense._output_order) == ("F", after_dense.layers[2], "F")
+    first = bp.Network([bp.Tanh(), bp.Dense(3, 2, rng=0)], loss="mse")
+    assert (first.layers[0]._order, first.layers[0]._target) == ("C", None)  # fed the row-major batch
+    custom = bp.Network([bp.Dense(3, 4, rng=0), bp.Tanh(), Doubler(), bp.Sigmoid(), bp.Dense(4, 2, rng=1)], loss="mse")
+    assert (custom.layers[1]._order, custom.layers[1]._target) == ("F", None)
+    assert (custom.layers[3]._order, custom.layers[3]._target) == ("C", None)
+    X, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    for net in (after_dense, first, custom):
+        result = bp.gradcheck(net, X, y)
+        assert result.passed and result.max_rel_error < 1e-6, str(result)
+
+
+@pytest.mark.parametrize("batch_size", [2, None])
+def test_wide_targets_train_the_same_in_batches_as_by_hand(batch_size, rng):
+    # multi-column targets are gathered into the output's (feature-major) layout: one SGD step must
+    # still equal w - lr * gradient on the same rows
+    X, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 5))
+    net = bp.Network.mlp([3, 6, 5], hidden="tanh", loss="mse", seed=0)
+    reference = bp.Network.mlp([3, 6, 5], hidden="tanh", loss="mse", seed=0)
+    net.fit(X, y, optimizer=bp.SGD(lr=0.1), batch_size=batch_size, max_steps=1, shuffle=False, progress=False)
+    rows = slice(0, 2) if batch_size else slice(None)
+    expected = [w - 0.1 * g for w, g in zip(reference.parameters(), reference.gradients(X[rows], y[rows]))]
+    for got, want in zip(net.parameters(), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["dot", "copyto", "vdot"]
+__all__ = ["dot", "copyto", "vdot", "sum_product"]
 
 
 def _undispatched(function: Any) -> Any:
@@ -23,3 +23,11 @@ def _undispatched(function: Any) -> Any:
 dot = _undispatched(np.dot)
 copyto = _undispatched(np.copyto)
 vdot = _undispatched(np.vdot)
+
+
+def sum_product(a: np.ndarray, b: np.ndarray) -> float:
+    """``sum(a * b)`` over all entries as one BLAS dot product. ``vdot`` flattens in C order, which
+    copies Fortran-ordered (feature-major) arrays; their transposes flatten without a copy."""
+    if a.flags.f_contiguous and b.flags.f_contiguous:
+        return float(vdot(a.T, b.T))
+    return float(vdot(a, b))

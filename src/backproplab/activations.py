@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import numbers
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy.special import expit
@@ -43,15 +43,18 @@ class Activation(BufferedLayer):
     _buffer_names: tuple[str, ...] = ("_output", "_grad")
     #: the Dense layer that reads this activation's output in training, when a Network chains them
     _target: Any = None
+    #: memory order of the training buffers: "F" (feature-major, see BufferedLayer) when a Network
+    #: places this activation after a Dense layer, whose outputs are feature-major; "C" otherwise.
+    #: Elementwise operations on operands of different orders are many times slower.
+    _order: Literal["C", "F"] = "C"
 
     def _allocate(self, shape: tuple[int, ...], dtype: np.dtype) -> dict[str, np.ndarray]:
-        # feature-major, like the Dense layers around it (see BufferedLayer)
         target = self._target
         if target is not None and len(shape) == 2 and shape[1] == target.in_features:
             output = target.input_buffer(shape, dtype)  # the next layer's input: no copy there
         else:
-            output = np.empty(shape, dtype=dtype, order="F")
-        return {"_output": output, "_grad": np.empty(shape, dtype=dtype, order="F")}
+            output = np.empty(shape, dtype=dtype, order=self._order)
+        return {"_output": output, "_grad": np.empty(shape, dtype=dtype, order=self._order)}
 
     def _out(self, Z: np.ndarray, training: bool) -> np.ndarray | None:
         if not training:
@@ -68,6 +71,7 @@ class Activation(BufferedLayer):
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state.pop("_target", None)  # the owning Network links its copy again
+        state.pop("_order", None)
         return state
 
 
@@ -133,7 +137,7 @@ class ReLU(Activation):
     def _allocate(self, shape: tuple[int, ...], dtype: np.dtype) -> dict[str, np.ndarray]:
         # np.maximum against an array of zeros takes NumPy's SIMD loop; against the scalar 0 it is
         # about 3x slower
-        return {**super()._allocate(shape, dtype), "_zeros": np.zeros(shape, dtype=dtype, order="F")}
+        return {**super()._allocate(shape, dtype), "_zeros": np.zeros(shape, dtype=dtype, order=self._order)}
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         if not training:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -108,13 +108,23 @@ class Network:
             layer._network = weakref.ref(self)
 
     def _link(self) -> None:
-        """Point each activation at the Dense layer that reads its output, so that in training it
-        writes straight into that layer's input buffer."""
-        for layer, following in zip(self.body, self.body[1:]):
-            if isinstance(layer, Activation) and isinstance(following, Dense):
-                layer._target = following
-                layer._buffer_sets.clear()  # buffers allocated before the link write elsewhere
+        """Lay out each activation's training buffers like its input: feature-major after a Dense
+        layer (whose outputs are), row-major otherwise; and point a feature-major activation at the
+        Dense layer that reads its output, so that in training it writes straight into that layer's
+        input buffer. ``_output_order`` is the layout of the training output, for the targets."""
+        order: Literal["C", "F"] = "C"  # of the batch gathered by fit
+        for index, layer in enumerate(self.body):
+            if isinstance(layer, Dense):
+                order = "F"
+            elif isinstance(layer, Activation):
+                following = self.body[index + 1] if index + 1 < len(self.body) else None
+                layer._order = order
+                layer._target = following if order == "F" and isinstance(following, Dense) else None
+                layer._buffer_sets.clear()  # buffers allocated before the link are laid out otherwise
                 layer._shape = None
+            else:
+                order = "C"  # a custom layer: assume row-major outputs
+        self._output_order = order
 
     def _flatten(self) -> Parameter | None:
         """Make every parameter (and gradient) a view into one flat buffer, so that optimizer updates,
