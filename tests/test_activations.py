@@ -79,3 +79,23 @@ def test_relu_derivative_is_indicator(Z):
     layer = bp.ReLU()
     layer.forward(Z, training=True)
     np.testing.assert_array_equal(layer.backward(np.ones_like(Z)), (Z > 0).astype(float))
+
+
+@pytest.mark.parametrize("dtype, limit, rtol", [(np.float64, 700.0, 1e-15), (np.float32, 85.0, 1e-6)])
+def test_sigmoid_simd_path_for_large_arrays_matches_expit(dtype, limit, rtol, rng):
+    from scipy.special import expit
+
+    from backproplab.activations import SIGMOID_SIMD_MIN, sigmoid
+
+    Z = rng.uniform(-limit, limit, size=(SIGMOID_SIMD_MIN // 16 + 1, 16)).astype(dtype)
+    Z[0, :5] = [0.0, -limit, limit, -1e-30, 30.0]
+    np.testing.assert_allclose(sigmoid(Z), expit(Z), rtol=rtol, atol=0)
+    layer = bp.Sigmoid()
+    np.testing.assert_allclose(layer.forward(Z, training=True), expit(Z), rtol=rtol, atol=0)
+    # beyond the exp limit: no floating-point flags, values stay in [0, 1], NaN propagates
+    huge = np.tile(np.array([-1e4, -1000.0, 1000.0, 1e4, np.nan], dtype=dtype), SIGMOID_SIMD_MIN // 5 + 1)
+    with np.errstate(all="raise"):
+        A = sigmoid(huge)
+    assert A.dtype == dtype
+    np.testing.assert_array_equal(A[2:4], [1.0, 1.0])
+    assert 0 <= A[0] < 1e-30 and np.isnan(A[4])

@@ -14,7 +14,7 @@ from scipy.special import expit, log_expit
 
 from . import _fastnp
 from ._validation import as_float_array, choose
-from .activations import softmax
+from .activations import sigmoid, softmax
 
 __all__ = ["Loss", "MSE", "MAE", "BinaryCrossEntropy", "CrossEntropy", "LOSSES", "get"]
 
@@ -112,7 +112,7 @@ class BinaryCrossEntropy(Loss):
         return max(total / output.size, 0.0)
 
     def link(self, output: np.ndarray) -> np.ndarray:
-        return expit(output)
+        return sigmoid(output)
 
     def prepare_targets(self, y: object, n_outputs: int, dtype: np.dtype) -> np.ndarray:
         y = super().prepare_targets(y, n_outputs, dtype)
