@@ -89,7 +89,9 @@ class Sigmoid(Activation):
     name = "sigmoid"
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        self.A = sigmoid(X, out=self._out(X, training))
+        out = self._out(X, training)
+        # sigmoid() inlined for small arrays: the blog network's step calls this twice
+        self.A = expit(X, out) if X.size < SIGMOID_SIMD_MIN else sigmoid(X, out)
         return self.A
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
