@@ -187,12 +187,14 @@ def digits(repeats: int, quick: bool) -> dict[str, Any]:
 
     # a repeat is a fraction of a second here, so a noisy second of the machine can tip a median of
     # 5: three times the repeats
-    results = _interleave({"backproplab": make("backproplab"), "scikit-learn": make("scikit-learn")}, 3 * repeats)
+    repeats *= 3
+    results = _interleave({"backproplab": make("backproplab"), "scikit-learn": make("scikit-learn")}, repeats)
     return {
         "seconds_per_epoch": {k: _median(v) for k, v in results.items()},
         "x_faster_than_sklearn": _ratio(results, "scikit-learn", "backproplab"),
         "test_accuracy": {k: _median(v) for k, v in accuracy.items()},
         "epochs": epochs,
+        "repeats": repeats,
     }
 
 
@@ -254,7 +256,8 @@ def mnist_like(repeats: int, quick: bool) -> dict[str, Any]:
         candidates["PyTorch eager"] = pytorch
     # the machine's limit, measured between the training runs so that it sees the same noise
     candidates["bare matmul"] = _matmul_rate(20 if quick else 400)
-    results = _interleave(candidates, 2 * repeats)  # a repeat is ~0.2 s: twice the repeats
+    repeats *= 2  # a repeat is a fraction of a second: twice the repeats
+    results = _interleave(candidates, repeats)
     rates = results.pop("bare matmul")
     samples = {k: _median(v) for k, v in results.items()}
     out: dict[str, Any] = {
@@ -263,6 +266,7 @@ def mnist_like(repeats: int, quick: bool) -> dict[str, Any]:
         "training_gflops": samples["backproplab"] * flop_per_sample / 1e9,
         "fraction_of_matmul_rate": _median(s * flop_per_sample / r for s, r in zip(results["backproplab"], rates)),
         "n_samples": n,
+        "repeats": repeats,
     }
     if "PyTorch eager" in results:
         out["x_vs_torch"] = statistics.median(o / t for o, t in zip(results["backproplab"], results["PyTorch eager"]))
@@ -424,8 +428,8 @@ def markdown(results: dict[str, Any]) -> str:
                          f"data {_fmt(row['data_mb'])} MiB", f"{_fmt(100 * row['beyond_buffers_over_data'])}% of data beyond buffers"))
     lines = [f"Measured {results['date']} on {results['machine'].get('cpu_count')} cores "
              f"({', '.join(str(b.get('architecture')) for b in results['machine'].get('blas', []))} BLAS kernel), "
-             f"median of {results['repeats']} interleaved repeats ({3 * results['repeats']} for digits, "
-             f"{2 * results['repeats']} for the 784 network). Reproduce: `make bench`.", "",
+             f"median of {results['repeats']} interleaved repeats ({three.get('repeats', '-')} for digits, "
+             f"{four.get('repeats', '-')} for the 784 network). Reproduce: `make bench`.", "",
              "| workload | backproplab | reference | ratio |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     return "\n".join(lines) + "\n"
