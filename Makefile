@@ -9,7 +9,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[plot,progress]"
+	$(BIN)/pip install --quiet -e ".[plot,progress,fast]"
 	@touch $@
 
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
@@ -30,7 +30,6 @@ test: $(VENV)/.stamp-test
 # OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are unset for this command alone so that OpenBLAS uses the
 # processor's own kernel (the results record which one ran); tests and CI keep the machine's setting.
 bench: $(VENV)/.stamp-test
-	$(BIN)/pip install --quiet threadpoolctl
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/real_data.py
 

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _fastnp, optimizers
+from . import _fastnp, _threads, optimizers
 from . import metrics as metric_module
 from ._validation import check_int, check_real, check_rng_seed, choose
 from .history import STOP_REASONS, Callback, ConvergenceWarning, DivergenceWarning, History, Stop, _overrides
+from .layers import BufferedLayer, Dense
 
 if TYPE_CHECKING:
     from .network import Network
@@ -96,6 +97,14 @@ def fit(
         steps and at the end (atomically).
     resume : path, optional
         A checkpoint to continue from: weights, optimizer state, step and epoch counters.
+
+    Notes
+    -----
+    When every matrix product of a step is small (``batch * (in + 1) * out`` below
+    :data:`backproplab._threads.SMALL_PRODUCT` for every Dense layer, and no layer of the user's
+    own), fit runs on one BLAS thread and restores the thread count when it returns. Two threads buy
+    little at that size and stall whenever the second core is busy. This needs threadpoolctl
+    (``pip install 'backproplab[fast]'``; scikit-learn installs it too); without it nothing changes.
     """
     from . import persistence
 
@@ -205,6 +214,9 @@ def fit(
     take_X, take_y, copyto, forward_backward, opt_step = X.take, y.take, _fastnp.copyto, net.forward_backward, opt.step
     flat_value = flat.value if flat is not None else None
     errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
+    # one BLAS thread when every product of a step is small (see _threads for the measurements)
+    blas_threads = _threads.blas_threads_for(_largest_product(net, bs))
+    blas_threads.__enter__()
     errstate.__enter__()  # divergence is detected from the loss and reported; numpy's warnings would be noise
     try:
         while not reason:
@@ -353,6 +365,7 @@ def fit(
         history.message = f"interrupted by the user after step {step}; the weights of step {step} are kept"
     finally:
         errstate.__exit__(None, None, None)
+        blas_threads.__exit__(None, None, None)
         if bar is not None:
             bar.close()
     if reason != "diverged" and not all(np.isfinite(p.value).all() for p in params):
@@ -399,6 +412,15 @@ def _random_batches(rng: np.random.Generator, n: int, size: int, count: int) -> 
         keys = rng.random((chunk, n))
         yield from keys.argsort(axis=1)[:, :size]
         count -= chunk
+
+
+def _largest_product(net: Network, batch: int) -> int:
+    """The largest ``m * n * k`` among the matrix products of one training step; unbounded when a
+    layer is not one of ours (it may multiply anything)."""
+    if not all(isinstance(layer, BufferedLayer) for layer in net.body):
+        return sys.maxsize
+    return max((batch * (layer.in_features + 1) * layer.out_features for layer in net.body
+                if isinstance(layer, Dense)), default=0)
 
 
 def _grad_norm(flat: Any, params: list[Any]) -> float:
