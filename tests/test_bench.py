@@ -15,3 +15,7 @@ def test_quick_benchmark_harness_runs_and_writes_results(tmp_path, capsys):
     table = (tmp_path / "results.md").read_text()
     assert table.count("\n| ") >= 6 and "make bench" in table
     assert markdown(json.loads((tmp_path / "results.json").read_text())) == table
+    # threadpoolctl is a test extra: the table says so only when it is missing
+    assert results["machine"]["threadpoolctl"] and "threadpoolctl" not in table
+    results["machine"]["threadpoolctl"] = None
+    assert "pip install 'backproplab[fast]'" in markdown(results)

@@ -337,6 +337,7 @@ def machine() -> dict[str, Any]:
                             "processor": platform.processor() or platform.machine(), "backproplab": __version__,
                             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
     threadpoolctl = _optional("threadpoolctl")
+    info["threadpoolctl"] = getattr(threadpoolctl, "__version__", None)
     if threadpoolctl is not None:
         info["blas"] = [{k: i.get(k) for k in ("internal_api", "architecture", "num_threads", "version")}
                         for i in threadpoolctl.threadpool_info()]
@@ -432,4 +433,7 @@ def markdown(results: dict[str, Any]) -> str:
              f"{four.get('repeats', '-')} for the 784 network). Reproduce: `make bench`.", "",
              "| workload | backproplab | reference | ratio |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    if results["machine"].get("threadpoolctl", "unrecorded") is None:
+        lines += ["", "threadpoolctl is not installed, so small networks trained on every BLAS thread "
+                      "(see backproplab/_threads.py): `pip install 'backproplab[fast]'`."]
     return "\n".join(lines) + "\n"
