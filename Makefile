@@ -29,9 +29,15 @@ test: $(VENV)/.stamp-test
 # PyTorch is an optional reference: `$(BIN)/pip install torch==2.13.0` to include it.
 # OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are unset for this command alone so that OpenBLAS uses the
 # processor's own kernel (the results record which one ran); tests and CI keep the machine's setting.
+# `make bench ONLY=1,4` runs those workloads alone (numbers or short names, see `backproplab bench --help`)
+# and prints their table without touching benchmarks/results.
 bench: $(VENV)/.stamp-test
+ifdef ONLY
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py --only $(ONLY)
+else
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/real_data.py
+endif
 
 lint: $(VENV)/.stamp-dev
 	$(BIN)/ruff check src tests benchmarks

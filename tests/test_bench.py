@@ -1,6 +1,6 @@
 import json
 
-from backproplab.bench import markdown
+from backproplab.bench import WORKLOADS, markdown, select
 from backproplab.cli import main
 
 
@@ -19,3 +19,23 @@ def test_quick_benchmark_harness_runs_and_writes_results(tmp_path, capsys):
     assert results["machine"]["threadpoolctl"] and "threadpoolctl" not in table
     results["machine"]["threadpoolctl"] = None
     assert "pip install 'backproplab[fast]'" in markdown(results)
+
+
+def test_only_runs_the_named_workloads(capsys):
+    code = main(["bench", "--quick", "--only", "memory", "--json"])
+    assert code == 0
+    results = json.loads(capsys.readouterr().out)
+    assert list(results["workloads"]) == ["6 peak memory"]
+    assert "peak extra memory" in markdown(results) and "blog" not in markdown(results)
+    assert "Reproduce: `make bench ONLY=6`" in markdown(results)
+
+
+def test_only_takes_numbers_and_short_names_in_run_order():
+    assert select(["4", "blog-step", " 4"]) == ["1 blog network: us per step", "4 784-512-256-10 float32"]
+    assert select(None) == select([]) == list(WORKLOADS)
+
+
+def test_unknown_workload_is_a_one_line_error(capsys):
+    assert main(["bench", "--only", "1,7"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "error: unknown workload '7'; expected a number 1-6 or one of: blog-step, blog-task, digits, mnist, scaling, memory"

@@ -18,7 +18,7 @@ import statistics
 import time
 import tracemalloc
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -332,6 +332,24 @@ WORKLOADS: dict[str, Callable[[int, bool], dict[str, Any]]] = {
 }
 
 
+#: short names for ``--only``, besides the workloads' numbers
+SHORT_NAMES = dict(zip(["blog-step", "blog-task", "digits", "mnist", "scaling", "memory"], WORKLOADS))
+
+
+def select(only: Sequence[str] | None) -> list[str]:
+    """The workloads named in ``only`` (numbers 1-6 or short names), in run order; all when empty."""
+    if not only:
+        return list(WORKLOADS)
+    numbers = {name.split()[0]: name for name in WORKLOADS}
+    chosen = set()
+    for item in only:
+        name = numbers.get(item.strip()) or SHORT_NAMES.get(item.strip())
+        if name is None:
+            raise ValueError(f"unknown workload {item!r}; expected a number 1-6 or one of: {', '.join(SHORT_NAMES)}")
+        chosen.add(name)
+    return [name for name in WORKLOADS if name in chosen]
+
+
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {"python": platform.python_version(), "numpy": np.__version__, "cpu_count": os.cpu_count(),
                             "processor": platform.processor() or platform.machine(), "backproplab": __version__,
@@ -352,15 +370,20 @@ def run_benchmarks(
     out: str | None = None,
     repeats: int | None = None,
     on_workload: Callable[[str, dict[str, Any]], None] | None = None,
+    only: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Run every workload; write ``results.json`` and ``results.md`` to ``out`` when given.
-    ``on_workload(name, result)`` is called as each workload finishes."""
+    """Run every workload (or those in ``only``, see :func:`select`); write ``results.json`` and
+    ``results.md`` to ``out`` when given. ``on_workload(name, result)`` is called as each workload
+    finishes."""
+    names = select(only)
     repeats = repeats or (1 if quick else 5)
     results: dict[str, Any] = {"date": datetime.date.today().isoformat(), "quick": quick, "repeats": repeats,
                                "machine": machine(), "workloads": {}}
-    for name, workload in WORKLOADS.items():
+    if only:
+        results["only"] = [name.split()[0] for name in names]
+    for name in names:
         start = time.perf_counter()
-        results["workloads"][name] = workload(repeats, quick)
+        results["workloads"][name] = WORKLOADS[name](repeats, quick)
         results["workloads"][name]["bench_seconds"] = time.perf_counter() - start
         if on_workload is not None:
             on_workload(name, results["workloads"][name])
@@ -386,23 +409,25 @@ def markdown(results: dict[str, Any]) -> str:
     w = results["workloads"]
     rows = []
     one = w.get("1 blog network: us per step", {})
-    steps = one.get("us_per_step", {})
-    torch_step = f"torch {_fmt(steps['PyTorch eager'])}" if "PyTorch eager" in steps else "torch not installed"
-    torch_ratio = f", {_fmt(one['x_faster_than_torch'])}x vs torch" if "x_faster_than_torch" in one else ""
-    rows.append(("blog 3-3-2-1 sigmoid, SGD, batch 128: us/step",
-                 f"{_fmt(steps.get('backproplab (bce)'))} (bce) / {_fmt(steps.get('backproplab (mse)'))} (mse)",
-                 f"sklearn {_fmt(steps.get('scikit-learn MLPClassifier'))}, {torch_step}",
-                 f"{_fmt(one.get('x_faster_than_sklearn'))}x vs sklearn{torch_ratio}"))
-    if "monitor_overhead" in one:
-        rows.append(("GradientFlow(every=100) on the blog network", f"+{_fmt(100 * one['monitor_overhead'], 2)}% time per step",
-                     "the same run without it", "-"))
+    if one:
+        steps = one.get("us_per_step", {})
+        torch_step = f"torch {_fmt(steps['PyTorch eager'])}" if "PyTorch eager" in steps else "torch not installed"
+        torch_ratio = f", {_fmt(one['x_faster_than_torch'])}x vs torch" if "x_faster_than_torch" in one else ""
+        rows.append(("blog 3-3-2-1 sigmoid, SGD, batch 128: us/step",
+                     f"{_fmt(steps.get('backproplab (bce)'))} (bce) / {_fmt(steps.get('backproplab (mse)'))} (mse)",
+                     f"sklearn {_fmt(steps.get('scikit-learn MLPClassifier'))}, {torch_step}",
+                     f"{_fmt(one.get('x_faster_than_sklearn'))}x vs sklearn{torch_ratio}"))
+        if "monitor_overhead" in one:
+            rows.append(("GradientFlow(every=100) on the blog network", f"+{_fmt(100 * one['monitor_overhead'], 2)}% time per step",
+                         "the same run without it", "-"))
     two = w.get("2 blog task to target", {})
-    for hidden in ("sigmoid", "relu"):
-        row = two.get(hidden, {})
-        rows.append((f"blog task to 1000-step loss < 0.01, {hidden}",
-                     f"{_fmt(row.get('median_seconds'))} s, {_fmt(row.get('median_steps'))} steps ({row.get('reached')})",
-                     f"blog {two.get('blog_seconds', {}).get(hidden)} s",
-                     f"{_fmt(two.get('blog_seconds', {}).get(hidden, 0) / row['median_seconds'], 4)}x" if row.get("median_seconds") else "-"))
+    if two:
+        for hidden in ("sigmoid", "relu"):
+            row = two.get(hidden, {})
+            rows.append((f"blog task to 1000-step loss < 0.01, {hidden}",
+                         f"{_fmt(row.get('median_seconds'))} s, {_fmt(row.get('median_steps'))} steps ({row.get('reached')})",
+                         f"blog {two.get('blog_seconds', {}).get(hidden)} s",
+                         f"{_fmt(two.get('blog_seconds', {}).get(hidden, 0) / row['median_seconds'], 4)}x" if row.get("median_seconds") else "-"))
     three = w.get("3 digits 64-128-64-10", {})
     if "seconds_per_epoch" in three:
         rows.append(("digits 64-128-64-10 Adam batch 64: s/epoch (test accuracy)",
@@ -427,10 +452,11 @@ def markdown(results: dict[str, Any]) -> str:
             rows.append((f"peak extra memory in fit, {n} x 256 float32",
                          f"{_fmt(row['peak_extra_mb'])} MiB, of which batch buffers {_fmt(row['batch_buffers_mb'])} MiB",
                          f"data {_fmt(row['data_mb'])} MiB", f"{_fmt(100 * row['beyond_buffers_over_data'])}% of data beyond buffers"))
+    command = "make bench" + (f" ONLY={','.join(results['only'])}" if results.get("only") else "")
     lines = [f"Measured {results['date']} on {results['machine'].get('cpu_count')} cores "
              f"({', '.join(str(b.get('architecture')) for b in results['machine'].get('blas', []))} BLAS kernel), "
              f"median of {results['repeats']} interleaved repeats ({three.get('repeats', '-')} for digits, "
-             f"{four.get('repeats', '-')} for the 784 network). Reproduce: `make bench`.", "",
+             f"{four.get('repeats', '-')} for the 784 network). Reproduce: `{command}`.", "",
              "| workload | backproplab | reference | ratio |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     if results["machine"].get("threadpoolctl", "unrecorded") is None:

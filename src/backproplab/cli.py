@@ -393,7 +393,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"{name}: {json.dumps(result, default=str)}", flush=True)
 
-    results = run_benchmarks(quick=args.quick, out=args.out, repeats=args.repeats, on_workload=show)
+    only = args.only.split(",") if args.only else None
+    results = run_benchmarks(quick=args.quick, out=args.out, repeats=args.repeats, on_workload=show, only=only)
     if args.json:
         emit_json(results)
     return 0
@@ -485,9 +486,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, seed=False)
     p.set_defaults(func=cmd_report)
 
-    p = _sub(sub, "bench", "side-by-side benchmarks against scikit-learn (and PyTorch when installed)", "backproplab bench --quick")
+    p = _sub(sub, "bench", "side-by-side benchmarks against scikit-learn (and PyTorch when installed)", "backproplab bench --quick\n  backproplab bench --only 1,4     # the blog network's step and the 784 network")
     p.add_argument("--quick", action="store_true", help="small sizes and few repeats (a smoke test)")
-    p.add_argument("--repeats", type=int, default=None, help="repeats per measurement (default 5, quick 3)")
+    p.add_argument("--repeats", type=int, default=None, help="repeats per measurement (default 5, quick 1)")
+    p.add_argument("--only", default=None, metavar="LIST",
+                   help="comma-separated workloads to run: numbers 1-6 or blog-step, blog-task, digits, mnist, "
+                        "scaling, memory (default: all)")
     p.add_argument("--out", default=None, help="folder for results.json and results.md")
     _common(p, seed=False)
     p.set_defaults(func=cmd_bench)
