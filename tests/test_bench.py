@@ -15,6 +15,11 @@ def test_quick_benchmark_harness_runs_and_writes_results(tmp_path, capsys):
     table = (tmp_path / "results.md").read_text()
     assert table.count("\n| ") >= 6 and "make bench" in table
     assert markdown(json.loads((tmp_path / "results.json").read_text())) == table
+    four = results["workloads"]["4 784-512-256-10 float32"]
+    fractions = four["per_repeat"]["fraction_of_matmul_rate"]
+    assert len(fractions) == four["repeats"] == len(four["per_repeat"]["bare_matmul_gflops"])
+    assert sorted(fractions)[0] <= four["fraction_of_matmul_rate"] <= sorted(fractions)[-1]
+    assert f"repeats {min(fractions):.2f}-{max(fractions):.2f})" in table
     # threadpoolctl is a test extra: the table says so only when it is missing
     assert results["machine"]["threadpoolctl"] and "threadpoolctl" not in table
     results["machine"]["threadpoolctl"] = None

@@ -116,7 +116,7 @@ def blog_step(repeats: int, quick: bool) -> dict[str, Any]:
 
         candidates["PyTorch eager"] = pytorch
     results = _interleave(candidates, repeats)
-    out: dict[str, Any] = {"us_per_step": {k: _median(v) for k, v in results.items()}}
+    out: dict[str, Any] = {"us_per_step": {k: _median(v) for k, v in results.items()}, "per_repeat_us": results}
     out["monitor_overhead"] = _ratio(results, "backproplab (mse) + GradientFlow(every=100)", "backproplab (mse)") - 1
     if "scikit-learn MLPClassifier" in results:
         out["x_faster_than_sklearn"] = _ratio(results, "scikit-learn MLPClassifier", "backproplab (bce)")
@@ -195,6 +195,7 @@ def digits(repeats: int, quick: bool) -> dict[str, Any]:
         "test_accuracy": {k: _median(v) for k, v in accuracy.items()},
         "epochs": epochs,
         "repeats": repeats,
+        "per_repeat_seconds_per_epoch": results,
     }
 
 
@@ -260,13 +261,16 @@ def mnist_like(repeats: int, quick: bool) -> dict[str, Any]:
     results = _interleave(candidates, repeats)
     rates = results.pop("bare matmul")
     samples = {k: _median(v) for k, v in results.items()}
+    fractions = [s * flop_per_sample / r for s, r in zip(results["backproplab"], rates)]
     out: dict[str, Any] = {
         "samples_per_second": samples,
         "bare_matmul_gflops": _median(rates) / 1e9,
         "training_gflops": samples["backproplab"] * flop_per_sample / 1e9,
-        "fraction_of_matmul_rate": _median(s * flop_per_sample / r for s, r in zip(results["backproplab"], rates)),
+        "fraction_of_matmul_rate": _median(fractions),
         "n_samples": n,
         "repeats": repeats,
+        "per_repeat": {"samples_per_second": results, "bare_matmul_gflops": [r / 1e9 for r in rates],
+                       "fraction_of_matmul_rate": fractions},
     }
     if "PyTorch eager" in results:
         out["x_vs_torch"] = statistics.median(o / t for o, t in zip(results["backproplab"], results["PyTorch eager"]))
@@ -437,9 +441,11 @@ def markdown(results: dict[str, Any]) -> str:
     four = w.get("4 784-512-256-10 float32", {})
     if four:
         samples = four["samples_per_second"]
+        spread = four.get("per_repeat", {}).get("fraction_of_matmul_rate")
         torch_rate = samples.get("PyTorch eager")
         rows.append(("784-512-256-10 float32 batch 256: samples/s",
-                     f"{_fmt(samples['backproplab'], 4)} ({_fmt(four['fraction_of_matmul_rate'], 2)} of bare matmul {_fmt(four['bare_matmul_gflops'])} GFLOP/s)",
+                     f"{_fmt(samples['backproplab'], 4)} ({_fmt(four['fraction_of_matmul_rate'], 2)} of bare matmul {_fmt(four['bare_matmul_gflops'])} GFLOP/s"
+                     + (f"; repeats {min(spread):.2f}-{max(spread):.2f})" if spread else ")"),
                      f"torch {_fmt(torch_rate, 4)}" if torch_rate else "torch not installed",
                      f"{_fmt(four['x_vs_torch'])}x torch" if "x_vs_torch" in four else "-"))
     five = w.get("5 scaling per sample", {})
