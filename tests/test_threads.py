@@ -112,3 +112,12 @@ def test_without_threadpoolctl_nothing_changes(two_threads, monkeypatch):
 def test_largest_product_counts_the_bias_row():
     net = bp.Network.mlp([3, 5, 2], seed=0)
     assert _largest_product(net, 10) == max(10 * 4 * 5, 10 * 6 * 2)
+
+
+def test_a_subclass_of_our_layer_counts_as_the_users_own():
+    class LoudReLU(bp.ReLU):
+        pass
+
+    net = bp.Network([bp.Dense(3, 4, rng=0), LoudReLU(), bp.Dense(4, 1, rng=1)], loss="mse")
+    assert _largest_product(net, 8) > _threads.SMALL_PRODUCT
+    assert _largest_product(bp.Network([bp.Dense(3, 4, rng=0), bp.ReLU(), bp.Dense(4, 1, rng=1)], loss="mse"), 8) == 8 * 4 * 4

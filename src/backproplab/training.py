@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _fastnp, _threads, optimizers
+from . import _fastnp, _threads, activations, optimizers
 from . import metrics as metric_module
 from ._validation import check_int, check_real, check_rng_seed, choose
 from .history import STOP_REASONS, Callback, ConvergenceWarning, DivergenceWarning, History, Stop, _overrides
-from .layers import BufferedLayer, Dense
+from .layers import Dense
 
 if TYPE_CHECKING:
     from .network import Network
@@ -416,8 +416,9 @@ def _random_batches(rng: np.random.Generator, n: int, size: int, count: int) -> 
 
 def _largest_product(net: Network, batch: int) -> int:
     """The largest ``m * n * k`` among the matrix products of one training step; unbounded when a
-    layer is not one of ours (it may multiply anything)."""
-    if not all(isinstance(layer, BufferedLayer) for layer in net.body):
+    layer is not one of ours (a class of the user's, even a subclass of ours, may multiply anything)."""
+    builtin = (Dense, *activations.ACTIVATIONS.values())
+    if not all(type(layer) in builtin for layer in net.body):
         return sys.maxsize
     return max((batch * (layer.in_features + 1) * layer.out_features for layer in net.body
                 if isinstance(layer, Dense)), default=0)
