@@ -5,8 +5,9 @@ multiply-adds the split buys little even when both cores are free (a 64 x 65 x 1
 forward and input gradient 11 us and 16 us on one thread or two, the weight gradient 19 us on one
 and 12.5 us on two), and it makes every product wait for the second thread. On a shared machine
 that thread is sometimes slow to run: in those phases the same weight-gradient product took 22 us
-on two threads, and the digits network (64-128-64-10, batch 64) took 4.4-5.9 ms per epoch instead
-of 3.5 ms, in 4 of 10 processes; with one BLAS thread every process took 3.4-4.2 ms. So ``fit``
+on two threads. Over 22 processes, the digits network (64-128-64-10, batch 64) trained at
+1.6x-2.5x scikit-learn's speed on two threads (8 of them below 2x, at 1.6x-1.9x, most at 4.6-5.9 ms per epoch
+instead of ~3.5 ms), and at 1.97x-2.49x on one BLAS thread (21 of 22 at 2x or more). So ``fit``
 runs on one BLAS thread when every product of a step is below :data:`SMALL_PRODUCT`, and leaves
 the thread count alone otherwise (the 784-512-256-10 network needs both cores).
 
