@@ -121,3 +121,16 @@ def test_a_subclass_of_our_layer_counts_as_the_users_own():
     net = bp.Network([bp.Dense(3, 4, rng=0), LoudReLU(), bp.Dense(4, 1, rng=1)], loss="mse")
     assert _largest_product(net, 8) > _threads.SMALL_PRODUCT
     assert _largest_product(bp.Network([bp.Dense(3, 4, rng=0), bp.ReLU(), bp.Dense(4, 1, rng=1)], loss="mse"), 8) == 8 * 4 * 4
+
+
+def test_a_failing_thread_limit_never_stops_training(two_threads, monkeypatch):
+    class Broken:
+        def limit(self, **kwargs):
+            raise OSError("no such symbol: openblas_set_num_threads")
+
+    monkeypatch.setattr(_threads, "_controller", lambda: Broken())
+    recorder = RecordThreads()
+    history = small_run(recorder)
+    assert history.n_epochs == 2 and history.stop_reason == "max_epochs"
+    assert recorder.seen == [[2] * len(blas_threads())] * 2
+    assert _threads._users == 0 and _threads._limiter is None

@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import threading
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["SMALL_PRODUCT", "blas_threads_for"]
+
+logger = logging.getLogger(__name__)
 
 #: the largest ``m * n * k`` of a training step below which fit uses one BLAS thread
 SMALL_PRODUCT = 2**20
@@ -43,7 +46,11 @@ def _controller() -> Any:
     with warnings.catch_warnings():
         # it may warn about OpenMP runtimes loaded by other libraries; only BLAS matters here
         warnings.simplefilter("ignore")
-        return ThreadpoolController()
+        try:
+            return ThreadpoolController()
+        except Exception as error:  # a speed-up only: it must never stop training
+            logger.debug("threadpoolctl cannot inspect the BLAS libraries: %s", error)
+            return None
 
 
 _lock = threading.Lock()
@@ -56,16 +63,23 @@ def _one_thread(controller: Any) -> Iterator[None]:
     global _users, _limiter
     with _lock:
         if _users == 0:
-            _limiter = controller.limit(limits=1, user_api="blas")  # limits on construction
+            try:
+                _limiter = controller.limit(limits=1, user_api="blas")  # limits on construction
+            except Exception as error:  # a speed-up only: it must never stop training
+                logger.debug("could not limit the BLAS threads: %s", error)
+                _limiter = None
         _users += 1
     try:
         yield
     finally:
         with _lock:
             _users -= 1
-            if _users == 0:
-                _limiter.__exit__(None, None, None)  # restores the counts found by the first user
-                _limiter = None
+            if _users == 0 and _limiter is not None:
+                limiter, _limiter = _limiter, None
+                try:
+                    limiter.__exit__(None, None, None)  # restores the counts found by the first user
+                except Exception as error:
+                    logger.warning("could not restore the BLAS thread count: %s", error)
 
 
 def blas_threads_for(largest_product: int) -> contextlib.AbstractContextManager[Any]:
