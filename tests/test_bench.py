@@ -21,8 +21,11 @@ def test_quick_benchmark_harness_runs_and_writes_results(tmp_path, capsys):
     assert sorted(fractions)[0] <= four["fraction_of_matmul_rate"] <= sorted(fractions)[-1]
     assert f"repeats {min(fractions):.2f}-{max(fractions):.2f})" in table
     # threadpoolctl is a test extra: the table says so only when it is missing
-    assert results["machine"]["threadpoolctl"] and "threadpoolctl" not in table
+    assert results["machine"]["threadpoolctl"] and results["machine"]["numba"] and "Not installed" not in table
+    results["machine"]["numba"] = None
+    assert "Not installed: numba; so optimizer updates ran unfused" in markdown(results)
     results["machine"]["threadpoolctl"] = None
+    assert "Not installed: threadpoolctl, numba;" in markdown(results)
     assert "pip install 'backproplab[fast]'" in markdown(results)
 
 

@@ -360,6 +360,7 @@ def machine() -> dict[str, Any]:
                             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
     threadpoolctl = _optional("threadpoolctl")
     info["threadpoolctl"] = getattr(threadpoolctl, "__version__", None)
+    info["numba"] = getattr(_optional("numba"), "__version__", None)
     if threadpoolctl is not None:
         info["blas"] = [{k: i.get(k) for k in ("internal_api", "architecture", "num_threads", "version")}
                         for i in threadpoolctl.threadpool_info()]
@@ -465,7 +466,11 @@ def markdown(results: dict[str, Any]) -> str:
              f"{four.get('repeats', '-')} for the 784 network). Reproduce: `{command}`.", "",
              "| workload | backproplab | reference | ratio |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    if results["machine"].get("threadpoolctl", "unrecorded") is None:
-        lines += ["", "threadpoolctl is not installed, so small networks trained on every BLAS thread "
-                      "(see backproplab/_threads.py): `pip install 'backproplab[fast]'`."]
+    effects = {"threadpoolctl": "small networks trained on every BLAS thread (backproplab/_threads.py)",
+               "numba": "optimizer updates ran unfused (backproplab/_kernels.py)"}
+    # "unrecorded" for results from before these were recorded
+    missing = [name for name in effects if results["machine"].get(name, "unrecorded") is None]
+    if missing:
+        lines += ["", f"Not installed: {', '.join(missing)}; so {' and '.join(effects[m] for m in missing)}. "
+                      "`pip install 'backproplab[fast]'`."]
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _kernels
 from ._validation import check_int, check_real, choose
 from .layers import Parameter
 
@@ -56,6 +57,20 @@ class Optimizer:
 
     def step(self) -> None:
         raise NotImplementedError
+
+    def _fused_step(self, snapshot: np.ndarray) -> bool:
+        """Copy the parameters into ``snapshot`` and update them in one compiled pass, when the
+        optimizer holds one flat buffer of at least ``_kernels.FUSED_MIN`` entries and Numba is
+        installed; returns False (and does nothing) otherwise. See :mod:`backproplab._kernels`."""
+        return False
+
+    def _fusable(self, snapshot: np.ndarray) -> dict[str, Any] | None:
+        if len(self.params) != 1:
+            return None
+        value = self.params[0].value
+        if value.size < _kernels.FUSED_MIN or value.ndim != 1 or snapshot.shape != value.shape:
+            return None
+        return _kernels.kernels()
 
     def state_arrays(self) -> list[np.ndarray]:
         """The state arrays, for checkpoints (order fixed per optimizer)."""
@@ -108,6 +123,20 @@ class SGD(Optimizer):
                 np.multiply(v, lr, out=scratch)
             p.value -= scratch
 
+    def _fused_step(self, snapshot: np.ndarray) -> bool:
+        kernels = self._fusable(snapshot)
+        if kernels is None:
+            return False
+        p = self.params[0]
+        cast = p.value.dtype.type  # NumPy casts the Python scalars to the arrays' dtype the same way
+        if not self.momentum:
+            kernels["sgd"](p.value, p.grad, snapshot, cast(self.lr))
+        else:
+            name = "sgd_nesterov" if self.nesterov else "sgd_momentum"
+            kernels[name](p.value, p.grad, self.velocity[0], snapshot, cast(self.lr), cast(self.momentum))
+        self.t += 1
+        return True
+
     def state_arrays(self) -> list[np.ndarray]:
         return self.velocity if self.momentum else []
 
@@ -149,9 +178,7 @@ class Adam(Optimizer):
         # torch's update with ten passes over the parameters instead of twelve.
         self.t += 1
         b1, b2 = self.beta1, self.beta2
-        root = math.sqrt(1.0 - b2**self.t) / math.sqrt(1.0 - b2)
-        step_size = self.lr * (1.0 - b1) * root / (1.0 - b1**self.t)
-        eps = self.eps * root
+        step_size, eps = self._step_size_and_eps(self.t)
         for p, m, v, scratch in zip(self.params, self.m, self.v, self._scratch):
             g = p.grad
             np.multiply(m, b1, m)
@@ -163,6 +190,21 @@ class Adam(Optimizer):
             np.divide(m, scratch, scratch)
             np.multiply(scratch, step_size, scratch)
             np.subtract(p.value, scratch, p.value)
+
+    def _step_size_and_eps(self, t: int) -> tuple[float, float]:
+        root = math.sqrt(1.0 - self.beta2**t) / math.sqrt(1.0 - self.beta2)
+        return self.lr * (1.0 - self.beta1) * root / (1.0 - self.beta1**t), self.eps * root
+
+    def _fused_step(self, snapshot: np.ndarray) -> bool:
+        kernels = self._fusable(snapshot)
+        if kernels is None:
+            return False
+        p, cast = self.params[0], self.params[0].value.dtype.type
+        step_size, eps = self._step_size_and_eps(self.t + 1)
+        kernels["adam"](p.value, p.grad, self.m[0], self.v[0], snapshot, cast(self.beta1), cast(self.beta2),
+                        cast(eps), cast(step_size))
+        self.t += 1
+        return True
 
     def state_arrays(self) -> list[np.ndarray]:
         return self.m + self.v
@@ -204,6 +246,16 @@ class RMSProp(Optimizer):
             np.divide(g, scratch, out=scratch)
             scratch *= self.lr
             p.value -= scratch
+
+    def _fused_step(self, snapshot: np.ndarray) -> bool:
+        kernels = self._fusable(snapshot)
+        if kernels is None:
+            return False
+        p, cast = self.params[0], self.params[0].value.dtype.type
+        kernels["rmsprop"](p.value, p.grad, self.v[0], snapshot, cast(self.rho), cast(1.0 - self.rho), cast(self.eps),
+                           cast(self.lr))
+        self.t += 1
+        return True
 
     def state_arrays(self) -> list[np.ndarray]:
         return self.v

@@ -105,6 +105,10 @@ def fit(
     own), fit runs on one BLAS thread and restores the thread count when it returns. Two threads buy
     little at that size and stall whenever the second core is busy. This needs threadpoolctl
     (``pip install 'backproplab[fast]'``; scikit-learn installs it too); without it nothing changes.
+
+    With Numba installed (the same extra), the divergence snapshot and the optimizer's update run as
+    one compiled pass over networks of at least :data:`backproplab._kernels.FUSED_MIN` parameters.
+    The weights are bit-identical to the NumPy passes, which run otherwise.
     """
     from . import persistence
 
@@ -212,6 +216,7 @@ def fit(
     skip_done = 0
     # bound once: attribute lookups are a noticeable part of a step on small networks
     take_X, take_y, copyto, forward_backward, opt_step = X.take, y.take, _fastnp.copyto, net.forward_backward, opt.step
+    fused_step = opt._fused_step
     flat_value = flat.value if flat is not None else None
     errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
     # one BLAS thread when every product of a step is small (see _threads for the measurements)
@@ -273,14 +278,16 @@ def fit(
                         reason = "grad_norm_below"
                         history.grad_norm.append(last_grad_norm)
                         break
-                if flat_value is not None:
-                    copyto(snapshot_flat, flat_value)
-                else:
-                    for p, saved in zip(params, snapshot):
-                        copyto(saved, p.value)
-                in_update = True
-                opt_step()
-                in_update = False
+                # the snapshot and the update in one compiled pass, which a Ctrl-C cannot split (see _kernels)
+                if not (flat_value is not None and fused_step(snapshot_flat)):
+                    if flat_value is not None:
+                        copyto(snapshot_flat, flat_value)
+                    else:
+                        for p, saved in zip(params, snapshot):
+                            copyto(saved, p.value)
+                    in_update = True
+                    opt_step()
+                    in_update = False
                 step += 1
                 last_loss = loss
                 rows = Xb.shape[0]

@@ -1,0 +1,110 @@
+"""Fused optimizer updates, compiled with Numba when it is installed (``pip install 'backproplab[fast]'``).
+
+Each NumPy optimizer update is several passes over every parameter: SGD with momentum takes four,
+Adam ten, and the fit loop's divergence snapshot one more. On networks whose parameters do not fit
+in the core's caches those passes are memory-bound. In the 784-512-256-10 network, the snapshot
+and momentum update took 320 us of a 2.6 ms step in quiet phases and 690 us in busy ones. The
+kernels here do the snapshot and the update in one pass per element: 207-231 us against 411-495 us
+in the same loop. Alone, Adam on digits' 17k float64 parameters takes 12 us instead of 51 us.
+
+Every kernel performs the NumPy path's operations in the same order, in the arrays' dtype (scalars
+are passed in that dtype, as NumPy's weak Python scalars are; ``np.sqrt`` keeps float32, where
+``math.sqrt`` would not), with no fused multiply-add, and with Numba's NumPy error model (a division
+by zero gives inf or nan as in NumPy; Python's model checks every division, which also stops LLVM
+from vectorizing: the Adam kernel took 57 us instead of 12 us on digits' 17k parameters). So
+results are bit-identical with and without Numba (pinned by tests). A compiled loop also cannot
+be interrupted halfway: a Ctrl-C lands before or after it. That is why the snapshot can share the
+pass.
+
+Without Numba, or for fewer than :data:`FUSED_MIN` parameters (where one-time compilation or
+loading outweighs the saving), optimizers run their NumPy passes.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import warnings
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FUSED_MIN", "kernels"]
+
+logger = logging.getLogger(__name__)
+
+#: the fewest parameters for which fit uses the fused kernels
+FUSED_MIN = 4096
+
+
+def _build(numba: Any) -> dict[str, Any]:
+    jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+
+    @jit
+    def sgd(w, g, snap, lr):
+        for i in range(w.size):
+            wi = w[i]
+            snap[i] = wi
+            w[i] = wi - g[i] * lr
+
+    @jit
+    def sgd_momentum(w, g, v, snap, lr, mu):
+        for i in range(w.size):
+            wi = w[i]
+            snap[i] = wi
+            vi = v[i] * mu + g[i]
+            v[i] = vi
+            w[i] = wi - vi * lr
+
+    @jit
+    def sgd_nesterov(w, g, v, snap, lr, mu):
+        for i in range(w.size):
+            wi = w[i]
+            snap[i] = wi
+            gi = g[i]
+            vi = v[i] * mu + gi
+            v[i] = vi
+            w[i] = wi - (vi * mu + gi) * lr
+
+    @jit
+    def adam(w, g, m, v, snap, b1, b2, eps, step):
+        for i in range(w.size):
+            wi = w[i]
+            snap[i] = wi
+            gi = g[i]
+            mi = m[i] * b1 + gi
+            m[i] = mi
+            vi = v[i] * b2 + gi * gi
+            v[i] = vi
+            w[i] = wi - mi / (np.sqrt(vi) + eps) * step
+
+    @jit
+    def rmsprop(w, g, v, snap, rho, one_minus_rho, eps, lr):
+        for i in range(w.size):
+            wi = w[i]
+            snap[i] = wi
+            gi = g[i]
+            vi = v[i] * rho + gi * gi * one_minus_rho
+            v[i] = vi
+            w[i] = wi - gi / (np.sqrt(vi) + eps) * lr
+
+    return {"sgd": sgd, "sgd_momentum": sgd_momentum, "sgd_nesterov": sgd_nesterov, "adam": adam, "rmsprop": rmsprop}
+
+
+@functools.cache
+def kernels() -> dict[str, Any] | None:
+    """The compiled kernels by name, or None without a working Numba (imported on first use)."""
+    try:
+        import numba
+    except ImportError:
+        return None
+    except Exception as error:  # a speed-up only: a broken install must not stop training
+        logger.debug("numba cannot be imported: %s", error)
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. a read-only cache directory: it then compiles each run
+        try:
+            return _build(numba)
+        except Exception as error:
+            logger.debug("numba cannot compile the fused updates: %s", error)
+            return None

@@ -1,0 +1,113 @@
+"""The fused (Numba) optimizer updates equal the NumPy passes bit for bit, snapshot included."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import backproplab as bp
+from backproplab import _kernels
+from backproplab import optimizers as O
+from backproplab.layers import Parameter
+
+OPTIMIZERS = {
+    "sgd": lambda: O.SGD(0.05),
+    "momentum": lambda: O.SGD(0.05, momentum=0.9),
+    "nesterov": lambda: O.SGD(0.05, momentum=0.9, nesterov=True),
+    "adam": lambda: O.Adam(1e-2),
+    "rmsprop": lambda: O.RMSProp(1e-2),
+}
+
+
+@pytest.fixture
+def numpy_only(monkeypatch):
+    monkeypatch.setattr(_kernels, "kernels", lambda: None)
+
+
+def test_numba_kernels_are_available_in_the_test_environment():
+    assert _kernels.kernels() is not None  # numba is a test extra: the fused path is what these tests check
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_fused_step_equals_the_numpy_passes_bit_for_bit(name, dtype):
+    rng = np.random.default_rng(0)
+    size = _kernels.FUSED_MIN + 3
+    start = rng.standard_normal(size).astype(dtype)
+    plain, fused = Parameter(start.copy()), Parameter(start.copy())
+    a, b = OPTIMIZERS[name](), OPTIMIZERS[name]()
+    a.bind([plain])
+    b.bind([fused])
+    snapshot = np.empty_like(start)
+    for _ in range(25):
+        # gradients over many scales, with exact zeros (Adam and RMSProp divide by sqrt(v) + eps)
+        g = (rng.standard_normal(size) * 10.0 ** rng.integers(-8, 3, size)).astype(dtype)
+        g[::97] = 0
+        plain.grad[:] = g
+        fused.grad[:] = g
+        a.step()
+        before = fused.value.copy()
+        assert b._fused_step(snapshot)
+        np.testing.assert_array_equal(snapshot, before)
+    np.testing.assert_array_equal(fused.value, plain.value)
+    for x, y in zip(a.state_arrays(), b.state_arrays()):
+        np.testing.assert_array_equal(x, y)
+    assert a.t == b.t == 25
+
+
+def test_small_or_split_parameters_keep_the_numpy_passes():
+    small = Parameter(np.zeros(_kernels.FUSED_MIN - 1))
+    opt = O.Adam()
+    opt.bind([small])
+    assert not opt._fused_step(np.empty_like(small.value))
+    assert opt.t == 0
+    two = [Parameter(np.zeros(_kernels.FUSED_MIN)), Parameter(np.zeros(3))]
+    opt = O.SGD(0.1, momentum=0.9)
+    opt.bind(two)
+    assert not opt._fused_step(np.empty(_kernels.FUSED_MIN))
+
+
+def wide_data():
+    X = np.random.default_rng(0).standard_normal((300, 64))
+    return X, (X[:, :3] @ np.array([1.0, -2.0, 0.5]) > 0).astype(int)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop"])
+def test_fit_gives_the_same_weights_with_and_without_numba(optimizer, monkeypatch):
+    X, y = wide_data()
+
+    def train():
+        net = bp.Network.mlp([64, 64, 2], hidden="relu", loss="cross_entropy", seed=0, dtype="float32")
+        assert net.flat.value.size >= _kernels.FUSED_MIN
+        history = net.fit(X, y, optimizer=optimizer, batch_size=32, max_epochs=3, seed=0)
+        return net.get_weights(), history.loss
+
+    fused_weights, fused_loss = train()
+    monkeypatch.setattr(_kernels, "kernels", lambda: None)
+    plain_weights, plain_loss = train()
+    assert fused_loss == plain_loss
+    for a, b in zip(fused_weights, plain_weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_divergence_with_the_fused_update_restores_the_last_finite_weights():
+    X, y = wide_data()
+    net = bp.Network.mlp([64, 64, 2], hidden="relu", loss="cross_entropy", seed=0)
+    seen = [[w.copy() for w in net.get_weights()]]  # seen[k]: the weights after k steps
+
+    class Keep(bp.Callback):
+        def on_step_end(self, step, loss):
+            seen.append([w.copy() for w in net.get_weights()])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        history = net.fit(X * 1e3, y, optimizer=O.SGD(1e3, momentum=0.9), batch_size=32, max_epochs=50, seed=0,
+                          callbacks=[Keep()])
+    assert history.stop_reason == "diverged"
+    restored = net.get_weights()
+    assert all(np.isfinite(w).all() for w in restored)
+    # step n_steps + 1 gave a non-finite loss on the weights after n_steps steps; the last weights
+    # with a finite loss are those step n_steps started from, which the fused pass snapshotted
+    assert len(seen) == history.n_steps + 1
+    for a, b in zip(restored, seen[history.n_steps - 1]):
+        np.testing.assert_array_equal(a, b)
