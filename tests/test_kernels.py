@@ -111,3 +111,47 @@ def test_divergence_with_the_fused_update_restores_the_last_finite_weights():
     assert len(seen) == history.n_steps + 1
     for a, b in zip(restored, seen[history.n_steps - 1]):
         np.testing.assert_array_equal(a, b)
+
+
+def relu_case(dtype, order, seed=0):
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((96, 64)).astype(dtype)  # 6144 entries: above FUSED_MIN
+    Z[::7, ::5] = 0
+    G = rng.standard_normal((96, 64)).astype(dtype)
+    G[0, :5] = [np.inf, -np.inf, np.nan, -0.0, 0.0]
+    Z[0, :5] = [0, 1, 0, 1, -1]  # 0 * inf, inf, 0 * nan, -0.0 passed, 0 for -0.0
+    return np.asarray(Z, order=order), np.asarray(G, order=order)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_relu_backward_kernel_is_used_and_bit_identical(dtype, order, monkeypatch):
+    Z, G = relu_case(dtype, order)
+    layer = bp.ReLU()
+    layer._order = order
+    layer.forward(Z, True)
+    calls = []
+    compiled = _kernels.kernels()
+
+    def spy(*args):
+        calls.append(args[0].size)
+        return compiled["relu_backward"](*args)
+
+    monkeypatch.setattr(_kernels, "kernels", lambda: {**compiled, "relu_backward": spy})
+    fused = np.array(layer.backward(G), order="C", copy=True)  # the buffer is reused by the next call
+    assert calls == [Z.size]
+    monkeypatch.setattr(_kernels, "kernels", lambda: None)
+    with np.errstate(invalid="ignore"):
+        plain = np.array(layer.backward(G), order="C", copy=True)
+    assert fused.tobytes() == plain.tobytes()
+
+
+def test_relu_backward_with_mixed_layouts_keeps_the_numpy_passes(monkeypatch):
+    Z, G = relu_case(np.float64, "C")
+    layer = bp.ReLU()
+    layer.forward(Z, True)
+    compiled = _kernels.kernels()
+    monkeypatch.setattr(_kernels, "kernels", lambda: {**compiled, "relu_backward": None})  # a call would fail
+    with np.errstate(invalid="ignore"):
+        grad = layer.backward(np.asfortranarray(G))
+        np.testing.assert_array_equal(grad, (Z > 0) * G)

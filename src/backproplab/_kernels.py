@@ -16,6 +16,9 @@ results are bit-identical with and without Numba (pinned by tests). A compiled l
 be interrupted halfway: a Ctrl-C lands before or after it. That is why the snapshot can share the
 pass.
 
+ReLU's backward pass (a mask pass and a multiply pass in NumPy) is one pass here too, for arrays of
+at least :data:`FUSED_MIN` entries.
+
 Without Numba, or for fewer than :data:`FUSED_MIN` parameters (where one-time compilation or
 loading outweighs the saving), optimizers run their NumPy passes.
 """
@@ -88,7 +91,14 @@ def _build(numba: Any) -> dict[str, Any]:
             v[i] = vi
             w[i] = wi - gi / (np.sqrt(vi) + eps) * lr
 
-    return {"sgd": sgd, "sgd_momentum": sgd_momentum, "sgd_nesterov": sgd_nesterov, "adam": adam, "rmsprop": rmsprop}
+    @jit
+    def relu_backward(a, g, out, one, zero):
+        # NumPy: out = greater(a, 0) as 1.0 / 0.0, then out * g (so 0 * inf is nan, as there)
+        for i in range(a.size):
+            out[i] = (one if a[i] > 0 else zero) * g[i]
+
+    return {"sgd": sgd, "sgd_momentum": sgd_momentum, "sgd_nesterov": sgd_nesterov, "adam": adam, "rmsprop": rmsprop,
+            "relu_backward": relu_backward}
 
 
 @functools.cache

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.special import expit
 
+from . import _kernels
 from ._validation import choose
 from .layers import BufferedLayer
 
@@ -151,8 +152,28 @@ class ReLU(Activation):
         return self.A
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        grad_in = np.greater(self.A, 0.0, out=self._grad_in(grad_out))
+        out, A = self._grad_in(grad_out), self.A
+        if A.size >= _kernels.FUSED_MIN and (kernels := _kernels.kernels()) is not None:
+            flat = _same_layout_flat(A, grad_out, out)
+            if flat is not None:  # one compiled pass, bit-identical to the two below (see _kernels)
+                one = out.dtype.type(1)
+                kernels["relu_backward"](*flat, one, one - one)
+                return out
+        grad_in = np.greater(A, 0.0, out=out)
         return np.multiply(grad_in, grad_out, grad_in)
+
+
+def _same_layout_flat(*arrays: np.ndarray) -> list[np.ndarray] | None:
+    """1-D views of arrays of one shape and dtype laid out alike in contiguous memory (entry ``i``
+    of each is then the same element), or None."""
+    first = arrays[0]
+    if any(a.shape != first.shape or a.dtype != first.dtype for a in arrays):
+        return None
+    if all(a.flags.c_contiguous for a in arrays):
+        return [a.reshape(-1) for a in arrays]
+    if all(a.flags.f_contiguous for a in arrays):
+        return [a.T.reshape(-1) for a in arrays]
+    return None
 
 
 class LeakyReLU(Activation):
