@@ -423,7 +423,7 @@ def markdown(results: dict[str, Any]) -> str:
                      f"sklearn {_fmt(steps.get('scikit-learn MLPClassifier'))}, {torch_step}",
                      f"{_fmt(one.get('x_faster_than_sklearn'))}x vs sklearn{torch_ratio}"))
         if "monitor_overhead" in one:
-            rows.append(("GradientFlow(every=100) on the blog network", f"+{_fmt(100 * one['monitor_overhead'], 2)}% time per step",
+            rows.append(("GradientFlow(every=100) on the blog network", f"{100 * one['monitor_overhead']:+.2g}% time per step",
                          "the same run without it", "-"))
     two = w.get("2 blog task to target", {})
     if two:
