@@ -155,3 +155,17 @@ def test_relu_backward_with_mixed_layouts_keeps_the_numpy_passes(monkeypatch):
     with np.errstate(invalid="ignore"):
         grad = layer.backward(np.asfortranarray(G))
         np.testing.assert_array_equal(grad, (Z > 0) * G)
+
+
+def test_a_subclass_that_changes_step_is_never_fused():
+    class HalfSGD(O.SGD):
+        def step(self):
+            self.lr /= 2
+            super().step()
+            self.lr *= 2
+
+    p = Parameter(np.ones(_kernels.FUSED_MIN))
+    opt = HalfSGD(0.1)
+    opt.bind([p])
+    assert opt._fusable(np.empty_like(p.value)) is None
+    assert not opt._fused_step(np.empty_like(p.value))

@@ -59,13 +59,26 @@ class Optimizer:
         raise NotImplementedError
 
     def _fused_step(self, snapshot: np.ndarray) -> bool:
-        """Copy the parameters into ``snapshot`` and update them in one compiled pass, when the
-        optimizer holds one flat buffer of at least ``_kernels.FUSED_MIN`` entries and Numba is
-        installed; returns False (and does nothing) otherwise. See :mod:`backproplab._kernels`."""
-        return False
+        """Copy the parameters into ``snapshot`` and update them in one compiled pass (see
+        :mod:`backproplab._kernels`) when :meth:`_fusable`; returns False (and does nothing) otherwise."""
+        kernels = self._fusable(snapshot)
+        if kernels is None:
+            return False
+        p = self.params[0]
+        # NumPy casts the Python scalars to the arrays' dtype the same way
+        self._fused_update(kernels, p, snapshot, p.value.dtype.type)
+        self.t += 1
+        return True
+
+    def _fused_update(self, kernels: dict[str, Any], p: Parameter, snapshot: np.ndarray, cast: Any) -> None:
+        """Call this optimizer's kernel for step ``self.t + 1``; the same update as :meth:`step`."""
+        raise NotImplementedError
 
     def _fusable(self, snapshot: np.ndarray) -> dict[str, Any] | None:
-        if len(self.params) != 1:
+        """The compiled kernels, when this is one of our optimizer classes exactly (a subclass may
+        change ``step``, which the kernels would not follow), bound to one flat buffer of at least
+        ``_kernels.FUSED_MIN`` entries, and Numba works; None otherwise."""
+        if type(self) not in OPTIMIZERS.values() or len(self.params) != 1:
             return None
         value = self.params[0].value
         if value.size < _kernels.FUSED_MIN or value.ndim != 1 or snapshot.shape != value.shape:
@@ -123,19 +136,12 @@ class SGD(Optimizer):
                 np.multiply(v, lr, out=scratch)
             p.value -= scratch
 
-    def _fused_step(self, snapshot: np.ndarray) -> bool:
-        kernels = self._fusable(snapshot)
-        if kernels is None:
-            return False
-        p = self.params[0]
-        cast = p.value.dtype.type  # NumPy casts the Python scalars to the arrays' dtype the same way
+    def _fused_update(self, kernels: dict[str, Any], p: Parameter, snapshot: np.ndarray, cast: Any) -> None:
         if not self.momentum:
             kernels["sgd"](p.value, p.grad, snapshot, cast(self.lr))
         else:
             name = "sgd_nesterov" if self.nesterov else "sgd_momentum"
             kernels[name](p.value, p.grad, self.velocity[0], snapshot, cast(self.lr), cast(self.momentum))
-        self.t += 1
-        return True
 
     def state_arrays(self) -> list[np.ndarray]:
         return self.velocity if self.momentum else []
@@ -195,16 +201,10 @@ class Adam(Optimizer):
         root = math.sqrt(1.0 - self.beta2**t) / math.sqrt(1.0 - self.beta2)
         return self.lr * (1.0 - self.beta1) * root / (1.0 - self.beta1**t), self.eps * root
 
-    def _fused_step(self, snapshot: np.ndarray) -> bool:
-        kernels = self._fusable(snapshot)
-        if kernels is None:
-            return False
-        p, cast = self.params[0], self.params[0].value.dtype.type
+    def _fused_update(self, kernels: dict[str, Any], p: Parameter, snapshot: np.ndarray, cast: Any) -> None:
         step_size, eps = self._step_size_and_eps(self.t + 1)
         kernels["adam"](p.value, p.grad, self.m[0], self.v[0], snapshot, cast(self.beta1), cast(self.beta2),
                         cast(eps), cast(step_size))
-        self.t += 1
-        return True
 
     def state_arrays(self) -> list[np.ndarray]:
         return self.m + self.v
@@ -247,15 +247,9 @@ class RMSProp(Optimizer):
             scratch *= self.lr
             p.value -= scratch
 
-    def _fused_step(self, snapshot: np.ndarray) -> bool:
-        kernels = self._fusable(snapshot)
-        if kernels is None:
-            return False
-        p, cast = self.params[0], self.params[0].value.dtype.type
+    def _fused_update(self, kernels: dict[str, Any], p: Parameter, snapshot: np.ndarray, cast: Any) -> None:
         kernels["rmsprop"](p.value, p.grad, self.v[0], snapshot, cast(self.rho), cast(1.0 - self.rho), cast(self.eps),
                            cast(self.lr))
-        self.t += 1
-        return True
 
     def state_arrays(self) -> list[np.ndarray]:
         return self.v

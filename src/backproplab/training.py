@@ -216,7 +216,8 @@ def fit(
     skip_done = 0
     # bound once: attribute lookups are a noticeable part of a step on small networks
     take_X, take_y, copyto, forward_backward, opt_step = X.take, y.take, _fastnp.copyto, net.forward_backward, opt.step
-    fused_step = opt._fused_step
+    # decided once: the fused pass applies to the whole fit or to none of it
+    fused_step = opt._fused_step if flat is not None and opt._fusable(snapshot_flat) is not None else None
     flat_value = flat.value if flat is not None else None
     errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
     # one BLAS thread when every product of a step is small (see _threads for the measurements)
@@ -279,7 +280,7 @@ def fit(
                         history.grad_norm.append(last_grad_norm)
                         break
                 # the snapshot and the update in one compiled pass, which a Ctrl-C cannot split (see _kernels)
-                if not (flat_value is not None and fused_step(snapshot_flat)):
+                if fused_step is None or not fused_step(snapshot_flat):
                     if flat_value is not None:
                         copyto(snapshot_flat, flat_value)
                     else:
