@@ -141,3 +141,40 @@ def test_gradient_flow_monitor_records_every_k_steps(scaled_spheres):
     layer = history.monitor[0]["layers"][0]
     assert {"grad_norm", "mean_abs_delta", "update_ratio", "dead"} <= set(layer)
     assert 0 < layer["update_ratio"] < 1
+
+
+@pytest.mark.parametrize("hidden", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_layer_stats_match_plain_numpy(hidden, dtype, rng):
+    """Each record value against its definition, after a training step (feature-major buffers)."""
+    from backproplab.monitor import SATURATION, layer_stats
+
+    X = rng.normal(size=(40, 5)) * 3
+    y = rng.integers(0, 3, size=40)
+    net = bp.Network.mlp([5, 6, 4, 3], hidden=hidden, loss="cross_entropy", dtype=dtype, seed=1)
+    net.fit(X, y, max_steps=3, batch_size=16, optimizer=bp.SGD(lr=0.5), seed=0)
+    before = [p.value.copy() for p in net.parameter_objects()]
+    rng_values = np.random.default_rng(2)
+    for p in net.parameter_objects():  # a known update: W_now - W_before is this noise
+        p.value += rng_values.normal(size=p.value.shape).astype(dtype) * 0.01
+    dense = [layer for layer in net.layers if isinstance(layer, bp.layers.Dense)]
+    activations = [net.layers[net.layers.index(d) + 1] for d in dense[:-1]]
+    stats = layer_stats(net, before)
+    assert len(stats) == 3
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    params = net.parameter_objects()
+    for record, layer in zip(stats, dense):
+        W_before = before[next(i for i, p in enumerate(params) if p is layer.W)]
+        np.testing.assert_allclose(record["grad_norm"], np.linalg.norm(np.asarray(layer.W.grad, np.float64)), rtol=tol)
+        np.testing.assert_allclose(record["mean_abs_delta"], np.abs(np.asarray(layer.delta, np.float64)).mean(), rtol=tol)
+        expected = np.linalg.norm(layer.W.value.astype(np.float64) - W_before) / np.linalg.norm(W_before.astype(np.float64))
+        np.testing.assert_allclose(record["update_ratio"], expected, rtol=1e-4 if dtype == "float32" else 1e-10)
+    for record, activation in zip(stats, activations):
+        A = np.asarray(activation.A)
+        assert record["activation"] == hidden
+        if hidden == "relu":
+            assert record["dead"] == np.mean(np.all(A <= 0, axis=0))
+        else:
+            low, high = SATURATION[hidden]
+            assert record["saturated"] == np.mean((A < low) | (A > high))
+    assert "activation" not in stats[-1]  # the output's softmax is fused into the loss
