@@ -47,3 +47,16 @@ def test_unknown_workload_is_a_one_line_error(capsys):
     assert main(["bench", "--only", "1,7"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "error: unknown workload '7'; expected a number 1-6 or one of: blog-step, blog-task, digits, mnist, scaling, memory"
+
+
+def test_cpu_model_names_the_widest_vector_extension(tmp_path):
+    from backproplab.bench import cpu_model
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu sse2 avx avx2 fma\n")
+    assert cpu_model(str(info)) == "AMD EPYC 7B13, AVX2"
+    info.write_text("model name\t: Intel Xeon\nflags\t\t: avx2 avx512f avx512bw\n")
+    assert cpu_model(str(info)) == "Intel Xeon, AVX-512"
+    info.write_text("model name\t: Old\nflags\t\t: sse2\n")
+    assert cpu_model(str(info)) == "Old, no AVX2"
+    assert cpu_model(str(tmp_path / "missing")) != ""  # no /proc: the platform's name

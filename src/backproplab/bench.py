@@ -354,9 +354,24 @@ def select(only: Sequence[str] | None) -> list[str]:
     return [name for name in WORKLOADS if name in chosen]
 
 
+def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The processor's model name and its widest vector extension (AVX-512 or AVX2 decide which
+    OpenBLAS kernel runs and how fast the products are), from /proc/cpuinfo where there is one."""
+    try:
+        with open(cpuinfo) as handle:
+            text = handle.read()
+    except OSError:
+        return platform.processor() or platform.machine()
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{fields.get('model name') or platform.processor() or platform.machine()}, {vector}"
+
+
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {"python": platform.python_version(), "numpy": np.__version__, "cpu_count": os.cpu_count(),
-                            "processor": platform.processor() or platform.machine(), "backproplab": __version__,
+                            "processor": cpu_model(), "backproplab": __version__,
                             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
     threadpoolctl = _optional("threadpoolctl")
     info["threadpoolctl"] = getattr(threadpoolctl, "__version__", None)
@@ -460,8 +475,9 @@ def markdown(results: dict[str, Any]) -> str:
                          f"{_fmt(row['peak_extra_mb'])} MiB, of which batch buffers {_fmt(row['batch_buffers_mb'])} MiB",
                          f"data {_fmt(row['data_mb'])} MiB", f"{_fmt(100 * row['beyond_buffers_over_data'])}% of data beyond buffers"))
     command = "make bench" + (f" ONLY={','.join(results['only'])}" if results.get("only") else "")
-    lines = [f"Measured {results['date']} on {results['machine'].get('cpu_count')} cores "
-             f"({', '.join(str(b.get('architecture')) for b in results['machine'].get('blas', []))} BLAS kernel), "
+    lines = [f"Measured {results['date']} on {results['machine'].get('cpu_count')} cores of "
+             f"{results['machine'].get('processor')} (BLAS kernels: "
+             f"{', '.join(str(b.get('architecture')) for b in results['machine'].get('blas', []))}), "
              f"median of {results['repeats']} interleaved repeats ({three.get('repeats', '-')} for digits, "
              f"{four.get('repeats', '-')} for the 784 network). Reproduce: `{command}`.", "",
              "| workload | backproplab | reference | ratio |", "|---|---|---|---|"]
