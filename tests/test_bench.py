@@ -10,7 +10,12 @@ def test_quick_benchmark_harness_runs_and_writes_results(tmp_path, capsys):
     assert code == 0
     results = json.loads(capsys.readouterr().out)
     assert len(results["workloads"]) == 6
-    assert results["workloads"]["1 blog network: us per step"]["us_per_step"]["backproplab (mse)"] > 0
+    one = results["workloads"]["1 blog network: us per step"]
+    assert one["us_per_step"]["backproplab (mse)"] > 0
+    # the monitor's overhead comes from its own pairs of fits, with and without it
+    pairs = one["monitor_pairs_us"]
+    assert set(pairs) == {"plain", "monitored"} and len(pairs["plain"]) == len(pairs["monitored"]) == 1
+    assert one["monitor_overhead"] == pairs["monitored"][0] / pairs["plain"][0] - 1
     assert (tmp_path / "results.json").exists()
     table = (tmp_path / "results.md").read_text()
     assert table.count("\n| ") >= 6 and "make bench" in table
