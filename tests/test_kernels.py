@@ -72,17 +72,34 @@ def wide_data():
     return X, (X[:, :3] @ np.array([1.0, -2.0, 0.5]) > 0).astype(int)
 
 
+@pytest.mark.parametrize("batch_size", [32, 128])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop"])
-def test_fit_gives_the_same_weights_with_and_without_numba(optimizer, monkeypatch):
+def test_fit_gives_the_same_weights_with_and_without_numba(optimizer, batch_size, monkeypatch):
+    """Batches of 32 x 64 use the fused update alone; batches of 128 x 64 also the gather and both
+    ReLU kernels, and the short last batch (44 rows) mixes them with the NumPy passes."""
     X, y = wide_data()
+    compiled = _kernels.kernels()
+    calls: dict[str, int] = {}
+
+    def counted(name):
+        def call(*args):
+            calls[name] = calls.get(name, 0) + 1
+            return compiled[name](*args)
+        return call
 
     def train():
         net = bp.Network.mlp([64, 64, 2], hidden="relu", loss="cross_entropy", seed=0, dtype="float32")
         assert net.flat.value.size >= _kernels.FUSED_MIN
-        history = net.fit(X, y, optimizer=optimizer, batch_size=32, max_epochs=3, seed=0)
+        history = net.fit(X, y, optimizer=optimizer, batch_size=batch_size, max_epochs=3, seed=0)
         return net.get_weights(), history.loss
 
+    monkeypatch.setattr(_kernels, "kernels", lambda: {name: counted(name) for name in compiled})
     fused_weights, fused_loss = train()
+    if batch_size == 128:  # 3 steps per epoch, the last of 44 rows (below FUSED_MIN for ReLU)
+        assert calls["gather_transposed"] == 9
+        assert calls["relu_forward"] == calls["relu_backward_in_place"] == 6
+    else:
+        assert "gather_transposed" not in calls and "relu_forward" not in calls
     monkeypatch.setattr(_kernels, "kernels", lambda: None)
     plain_weights, plain_loss = train()
     assert fused_loss == plain_loss
@@ -169,3 +186,51 @@ def test_a_subclass_that_changes_step_is_never_fused():
     opt.bind([p])
     assert opt._fusable(np.empty_like(p.value)) is None
     assert not opt._fused_step(np.empty_like(p.value))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_relu_forward_kernel_is_bit_identical_to_np_maximum(dtype, order):
+    Z, _ = relu_case(dtype, order)
+    Z[1, :6] = [-0.0, 0.0, np.nan, -np.nan, np.inf, -np.inf]  # maximum keeps a nan's sign, gives +0 for -0
+    layer = bp.ReLU()
+    layer._order = order
+    fused = np.array(layer.forward(Z, True), order="C", copy=True)
+    expected = np.maximum(Z, np.zeros_like(Z))
+    assert fused.tobytes() == np.array(expected, order="C").tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_in_place_is_bit_identical(dtype):
+    Z, G = relu_case(dtype, "F")
+    expected = np.multiply(np.greater(Z, 0).astype(dtype), G)
+    A = np.maximum(Z, 0)
+    g = np.asfortranarray(G.copy())
+    one = A.dtype.type(1)
+    flat_a, flat_g = A.T.reshape(-1), g.T.reshape(-1)
+    assert np.shares_memory(flat_g, g)
+    _kernels.kernels()["relu_backward_in_place"](flat_a, flat_g, one, one - one)
+    assert np.asfortranarray(expected).tobytes("A") == g.tobytes("A")
+
+
+def test_relu_backward_masks_only_the_networks_own_buffer_in_place():
+    """A caller's gradient array is never overwritten; the next Dense layer's buffer is."""
+    Z, G = relu_case(np.float64, "F")
+    layer = bp.ReLU()
+    layer._order = "F"
+    layer.forward(Z, True)
+    before = G.copy()
+    grad = layer.backward(G)
+    assert grad is not G and G.tobytes() == before.tobytes()
+
+
+@pytest.mark.parametrize("rows", [1, 15, 16, 17, 44, 256])
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_gather_transposed_copies_the_rows(rows, layout):
+    rng = np.random.default_rng(rows)
+    X = np.asarray(rng.standard_normal((300, 37)).astype(np.float32), order=layout)
+    index = rng.permutation(300)[:rows]
+    out = np.full((38, rows), 7.0, np.float32)  # a row of ones below, as in the first layer's buffer
+    _kernels.kernels()["gather_transposed"](X, index, out[:-1])
+    assert out[:-1].tobytes() == np.ascontiguousarray(X[index].T).tobytes()
+    assert (out[-1] == 7.0).all()

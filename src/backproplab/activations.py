@@ -146,20 +146,35 @@ class ReLU(Activation):
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         if not training:
             self.A = np.maximum(X, 0.0)
-        else:
-            out = self._out(X, training)
-            self.A = np.maximum(X, self._zeros, out=out)
+            return self.A
+        out = self._out(X, training)
+        assert out is not None  # always an array in training
+        if X.size >= _kernels.FUSED_MIN and (kernels := _kernels.kernels()) is not None:
+            flat = _same_layout_flat(X, out)
+            if flat is not None:  # bit-identical to np.maximum, without reading a zeros buffer
+                kernels["relu_forward"](*flat, out.dtype.type(0))
+                self.A = out
+                return out
+        self.A = np.maximum(X, self._zeros, out=out)
         return self.A
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        out, A = self._grad_in(grad_out), self.A
+        A = self.A
         if A.size >= _kernels.FUSED_MIN and (kernels := _kernels.kernels()) is not None:
+            one = A.dtype.type(1)
+            if grad_out is getattr(self._target, "_grad_in", None):
+                # the next Dense layer's own buffer, which nothing reads after this: masked in place,
+                # one read stream fewer than writing a third array
+                flat = _same_layout_flat(A, grad_out)
+                if flat is not None:
+                    kernels["relu_backward_in_place"](*flat, one, one - one)
+                    return grad_out
+            out = self._grad_in(grad_out)
             flat = _same_layout_flat(A, grad_out, out)
             if flat is not None:  # one compiled pass, bit-identical to the two below (see _kernels)
-                one = out.dtype.type(1)
                 kernels["relu_backward"](*flat, one, one - one)
                 return out
-        grad_in = np.greater(A, 0.0, out=out)
+        grad_in = np.greater(A, 0.0, out=self._grad_in(grad_out))
         return np.multiply(grad_in, grad_out, grad_in)
 
 

@@ -14,13 +14,13 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _fastnp, _threads, activations, optimizers
+from . import _fastnp, _kernels, _threads, activations, optimizers
 from . import metrics as metric_module
 from ._validation import check_int, check_real, check_rng_seed, choose
 from .history import STOP_REASONS, Callback, ConvergenceWarning, DivergenceWarning, History, Stop, _overrides
@@ -107,8 +107,9 @@ def fit(
     (``pip install 'backproplab[fast]'``; scikit-learn installs it too); without it nothing changes.
 
     With Numba installed (the same extra), the divergence snapshot and the optimizer's update run as
-    one compiled pass over networks of at least :data:`backproplab._kernels.FUSED_MIN` parameters.
-    The weights are bit-identical to the NumPy passes, which run otherwise.
+    one compiled pass over networks of at least :data:`backproplab._kernels.FUSED_MIN` parameters,
+    and batches of that many entries are gathered straight into the first Dense layer's input
+    buffer. The weights are bit-identical to the NumPy passes, which run otherwise.
     """
     from . import persistence
 
@@ -219,6 +220,11 @@ def fit(
     # decided once: the fused pass applies to the whole fit or to none of it
     fused_step = opt._fused_step if flat is not None and opt._fusable(snapshot_flat) is not None else None
     flat_value = flat.value if flat is not None else None
+    # decided once: batches gathered straight into the first Dense layer's feature-major input
+    # buffer by one compiled pass, instead of np.take into a row-major buffer and a transposing copy
+    direct = _direct_gather(net, X, bs)
+    gather: Any = direct[0] if direct is not None else None
+    input_buffer = direct[1] if direct is not None else None
     errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
     # one BLAS thread when every product of a step is small (see _threads for the measurements)
     blas_threads = _threads.blas_threads_for(_largest_product(net, bs))
@@ -249,16 +255,21 @@ def fit(
                 else:
                     size = index.shape[0]
                     if size != last_size:
-                        xb = x_buffers.get(size)
-                        if xb is None:
-                            xb = x_buffers[size] = np.empty((size, X.shape[1]), X.dtype)
+                        if size not in y_buffers:
+                            if gather is None:
+                                x_buffers[size] = np.empty((size, X.shape[1]), X.dtype)
                             y_buffers[size] = (np.empty((size, y.shape[1]), y.dtype),
                                                np.empty((size, y.shape[1]), y.dtype, order="F") if reorder_y else None)
+                        xb = x_buffers.get(size)
                         (yb_buffer, yb_ordered), last_size = y_buffers[size], size
-                    # "clip" skips take's bounds-checking temporary copy; the indices are ours and in range.
+                    if input_buffer is not None:
+                        Xb = input_buffer((size, X.shape[1]), X.dtype)
+                        gather(X, index, Xb.T)
+                    else:
+                        # "clip" skips take's bounds-checking temporary copy; the indices are ours and in range
+                        Xb = take_X(index, 0, xb, "clip")
                     # take writes row-major 4x faster than it scatters into another order, so targets
                     # for a feature-major output are gathered first and then copied over
-                    Xb = take_X(index, 0, xb, "clip")
                     yb = take_y(index, 0, yb_buffer, "clip")
                     if yb_ordered is not None:
                         copyto(yb_ordered, yb)
@@ -420,6 +431,18 @@ def _random_batches(rng: np.random.Generator, n: int, size: int, count: int) -> 
         keys = rng.random((chunk, n))
         yield from keys.argsort(axis=1)[:, :size]
         count -= chunk
+
+
+def _direct_gather(net: Network, X: np.ndarray, batch: int) -> tuple[Any, Callable[..., np.ndarray]] | None:
+    """The compiled gather and the first layer's ``input_buffer`` it writes to (see :mod:`._kernels`), or None when
+    Numba is missing, batches hold fewer than :data:`._kernels.FUSED_MIN` entries, or the first
+    layer is not exactly our Dense in the data's dtype. It copies the same values as ``np.take``;
+    on the 784-512-256-10 network it takes 260-300 us where take and the copy took 390-440 us."""
+    first = net.body[0] if net.body else None
+    if type(first) is not Dense or X.dtype != first.dtype or X.ndim != 2 or batch * X.shape[1] < _kernels.FUSED_MIN:
+        return None
+    kernels = _kernels.kernels()
+    return (kernels["gather_transposed"], first.input_buffer) if kernels is not None else None
 
 
 def _largest_product(net: Network, batch: int) -> int:
