@@ -74,3 +74,17 @@ def test_undispatched_numpy_functions_give_numpys_results(rng):
     target = np.empty_like(a)
     _fastnp.copyto(target, a)
     np.testing.assert_array_equal(target, a)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", ["column", "C", "F", "strided", "large", "empty"])
+def test_total_sums_every_entry(case, dtype, rng):
+    from backproplab import _fastnp
+
+    base = rng.normal(size=(300, 7)).astype(dtype)
+    a = {"column": base[:128, :1], "C": base, "F": np.asfortranarray(base), "strided": base[::2, ::3],
+         "large": rng.normal(size=(_fastnp.TOTAL_DOT_MAX + 5,)).astype(dtype), "empty": base[:0]}[case]
+    expected = float(np.sum(a, dtype=np.float64))
+    scale = float(np.sum(np.abs(a), dtype=np.float64)) or 1.0
+    assert abs(_fastnp.total(a) - expected) <= (1e-5 if dtype == np.float32 else 1e-13) * scale
+    assert isinstance(_fastnp.total(a), float)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["dot", "copyto", "vdot", "sum_product"]
+__all__ = ["dot", "copyto", "vdot", "sum_product", "total"]
 
 
 def _undispatched(function: Any) -> Any:
@@ -31,3 +31,25 @@ def sum_product(a: np.ndarray, b: np.ndarray) -> float:
     if a.flags.f_contiguous and b.flags.f_contiguous:
         return float(vdot(a.T, b.T))
     return float(vdot(a, b))
+
+
+#: the largest array :func:`total` sums with a BLAS dot (its ones vector is this long, per dtype)
+TOTAL_DOT_MAX = 1 << 16
+_ones: dict[np.dtype, np.ndarray] = {}
+
+
+def total(a: np.ndarray) -> float:
+    """The sum of every entry of ``a``. For a contiguous array of up to :data:`TOTAL_DOT_MAX`
+    entries it is one BLAS dot product with a ones vector: inside the fit loop, on cold caches,
+    ``np.add.reduce`` took 5.3 us over the blog network's 128 outputs and the whole binary
+    cross-entropy 16-23 us; with the dot the loss took 10-16 us. The dot sums in another order
+    than NumPy's pairwise sum, so the last bits of the result may differ."""
+    n = a.size
+    if n <= TOTAL_DOT_MAX:
+        flat = a if a.flags.c_contiguous else a.T if a.flags.f_contiguous else None
+        if flat is not None:
+            ones = _ones.get(a.dtype)
+            if ones is None:
+                ones = _ones[a.dtype] = np.ones(TOTAL_DOT_MAX, a.dtype)
+            return float(vdot(flat, ones[:n]))
+    return float(np.add.reduce(a, None))
