@@ -72,12 +72,17 @@ def wide_data():
     return X, (X[:, :3] @ np.array([1.0, -2.0, 0.5]) > 0).astype(int)
 
 
-@pytest.mark.parametrize("batch_size", [32, 128])
+@pytest.mark.parametrize("case", ["small", "wide"])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop"])
-def test_fit_gives_the_same_weights_with_and_without_numba(optimizer, batch_size, monkeypatch):
-    """Batches of 32 x 64 use the fused update alone; batches of 128 x 64 also the gather and both
-    ReLU kernels, and the short last batch (44 rows) mixes them with the NumPy passes."""
-    X, y = wide_data()
+def test_fit_gives_the_same_weights_with_and_without_numba(optimizer, case, monkeypatch):
+    """Batches of 32 x 64 use the fused update alone. Batches of 256 x 256 also use the gather and
+    the ReLU kernels (STREAM_MIN entries), and the short last batch (88 rows) mixes them with the
+    plain ReLU backward kernel and the NumPy forward."""
+    if case == "small":
+        (X, y), width, batch_size = wide_data(), 64, 32
+    else:
+        X = np.random.default_rng(1).standard_normal((600, 256))
+        y, width, batch_size = (X[:, :3] @ np.array([1.0, -2.0, 0.5]) > 0).astype(int), 256, 256
     compiled = _kernels.kernels()
     calls: dict[str, int] = {}
 
@@ -88,16 +93,18 @@ def test_fit_gives_the_same_weights_with_and_without_numba(optimizer, batch_size
         return call
 
     def train():
-        net = bp.Network.mlp([64, 64, 2], hidden="relu", loss="cross_entropy", seed=0, dtype="float32")
+        net = bp.Network.mlp([width, width, 2], hidden="relu", loss="cross_entropy", seed=0, dtype="float32")
         assert net.flat.value.size >= _kernels.FUSED_MIN
         history = net.fit(X, y, optimizer=optimizer, batch_size=batch_size, max_epochs=3, seed=0)
         return net.get_weights(), history.loss
 
     monkeypatch.setattr(_kernels, "kernels", lambda: {name: counted(name) for name in compiled})
     fused_weights, fused_loss = train()
-    if batch_size == 128:  # 3 steps per epoch, the last of 44 rows (below FUSED_MIN for ReLU)
+    if case == "wide":  # 3 steps per epoch, the last of 88 rows (below STREAM_MIN for ReLU)
+        assert batch_size * width == _kernels.STREAM_MIN
         assert calls["gather_transposed"] == 9
         assert calls["relu_forward"] == calls["relu_backward_in_place"] == 6
+        assert calls["relu_backward"] == 3
     else:
         assert "gather_transposed" not in calls and "relu_forward" not in calls
     monkeypatch.setattr(_kernels, "kernels", lambda: None)
@@ -130,11 +137,11 @@ def test_divergence_with_the_fused_update_restores_the_last_finite_weights():
         np.testing.assert_array_equal(a, b)
 
 
-def relu_case(dtype, order, seed=0):
+def relu_case(dtype, order, seed=0, shape=(96, 64)):
     rng = np.random.default_rng(seed)
-    Z = rng.standard_normal((96, 64)).astype(dtype)  # 6144 entries: above FUSED_MIN
+    Z = rng.standard_normal(shape).astype(dtype)  # 6144 entries by default: above FUSED_MIN
     Z[::7, ::5] = 0
-    G = rng.standard_normal((96, 64)).astype(dtype)
+    G = rng.standard_normal(shape).astype(dtype)
     G[0, :5] = [np.inf, -np.inf, np.nan, -0.0, 0.0]
     Z[0, :5] = [0, 1, 0, 1, -1]  # 0 * inf, inf, 0 * nan, -0.0 passed, 0 for -0.0
     return np.asarray(Z, order=order), np.asarray(G, order=order)
@@ -190,12 +197,16 @@ def test_a_subclass_that_changes_step_is_never_fused():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_relu_forward_kernel_is_bit_identical_to_np_maximum(dtype, order):
-    Z, _ = relu_case(dtype, order)
+def test_relu_forward_kernel_is_bit_identical_to_np_maximum(dtype, order, monkeypatch):
+    Z, _ = relu_case(dtype, order, shape=(256, 256))  # STREAM_MIN entries
     Z[1, :6] = [-0.0, 0.0, np.nan, -np.nan, np.inf, -np.inf]  # maximum keeps a nan's sign, gives +0 for -0
     layer = bp.ReLU()
     layer._order = order
+    compiled, calls = _kernels.kernels(), []
+    monkeypatch.setattr(_kernels, "kernels", lambda: {**compiled, "relu_forward": lambda *a: calls.append(1) or
+                                                      compiled["relu_forward"](*a)})
     fused = np.array(layer.forward(Z, True), order="C", copy=True)
+    assert calls == [1]
     expected = np.maximum(Z, np.zeros_like(Z))
     assert fused.tobytes() == np.array(expected, order="C").tobytes()
 

@@ -149,7 +149,7 @@ class ReLU(Activation):
             return self.A
         out = self._out(X, training)
         assert out is not None  # always an array in training
-        if X.size >= _kernels.FUSED_MIN and (kernels := _kernels.kernels()) is not None:
+        if X.size >= _kernels.STREAM_MIN and (kernels := _kernels.kernels()) is not None:
             flat = _same_layout_flat(X, out)
             if flat is not None:  # bit-identical to np.maximum, without reading a zeros buffer
                 kernels["relu_forward"](*flat, out.dtype.type(0))
@@ -162,7 +162,7 @@ class ReLU(Activation):
         A = self.A
         if A.size >= _kernels.FUSED_MIN and (kernels := _kernels.kernels()) is not None:
             one = A.dtype.type(1)
-            if grad_out is getattr(self._target, "_grad_in", None):
+            if A.size >= _kernels.STREAM_MIN and grad_out is getattr(self._target, "_grad_in", None):
                 # the next Dense layer's own buffer, which nothing reads after this: masked in place,
                 # one read stream fewer than writing a third array
                 flat = _same_layout_flat(A, grad_out)

@@ -108,8 +108,8 @@ def fit(
 
     With Numba installed (the same extra), the divergence snapshot and the optimizer's update run as
     one compiled pass over networks of at least :data:`backproplab._kernels.FUSED_MIN` parameters,
-    and batches of that many entries are gathered straight into the first Dense layer's input
-    buffer. The weights are bit-identical to the NumPy passes, which run otherwise.
+    and batches of at least :data:`backproplab._kernels.STREAM_MIN` entries are gathered straight
+    into the first Dense layer's input buffer. The weights are bit-identical to the NumPy passes, which run otherwise.
     """
     from . import persistence
 
@@ -435,11 +435,11 @@ def _random_batches(rng: np.random.Generator, n: int, size: int, count: int) -> 
 
 def _direct_gather(net: Network, X: np.ndarray, batch: int) -> tuple[Any, Callable[..., np.ndarray]] | None:
     """The compiled gather and the first layer's ``input_buffer`` it writes to (see :mod:`._kernels`), or None when
-    Numba is missing, batches hold fewer than :data:`._kernels.FUSED_MIN` entries, or the first
+    Numba is missing, batches hold fewer than :data:`._kernels.STREAM_MIN` entries, or the first
     layer is not exactly our Dense in the data's dtype. It copies the same values as ``np.take``;
     on the 784-512-256-10 network it takes 260-300 us where take and the copy took 390-440 us."""
     first = net.body[0] if net.body else None
-    if type(first) is not Dense or X.dtype != first.dtype or X.ndim != 2 or batch * X.shape[1] < _kernels.FUSED_MIN:
+    if type(first) is not Dense or X.dtype != first.dtype or X.ndim != 2 or batch * X.shape[1] < _kernels.STREAM_MIN:
         return None
     kernels = _kernels.kernels()
     return (kernels["gather_transposed"], first.input_buffer) if kernels is not None else None
