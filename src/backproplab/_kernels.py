@@ -110,7 +110,8 @@ def _build(numba: Any) -> dict[str, Any]:
     @jit
     def relu_backward_in_place(a, g, one, zero):
         # relu_backward with out = g, as its own loop: LLVM vectorizes a loop only when its output
-        # does not overlap an input, and falls back to scalar code when it does
+        # does not overlap an input, and falls back to scalar code when it does (relu_backward(a, g,
+        # g) took 58 us on 131072 float32 entries, this loop 15 us)
         for i in range(a.size):
             g[i] = (one if a[i] > 0 else zero) * g[i]
 

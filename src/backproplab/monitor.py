@@ -57,7 +57,7 @@ def layer_stats(net: Any, previous: list[np.ndarray] | None = None) -> list[dict
         record: dict[str, Any] = {
             "layer": number + 1,
             "grad_norm": _norm(dense.W.grad),
-            "mean_abs_delta": (float(np.add.reduce(np.abs(dense.delta), None)) / dense.delta.size
+            "mean_abs_delta": (_fastnp.total(np.abs(dense.delta)) / dense.delta.size
                                if dense.delta is not None else float("nan")),
         }
         if previous is not None:
