@@ -185,7 +185,7 @@ def fit(
     monitor_every = monitor.every if monitor is not None else 0
     full_batch_in_place = bs == n  # order does not change a full-batch mean gradient
     # targets in the memory order of the training output, so the loss never mixes orders (many times slower)
-    out_order = net._output_order
+    out_order = net.workspace.output_order
     reorder_y = out_order == "F" and y.shape[1] > 1  # a single column is laid out alike either way
     y_full_batch = np.asarray(y, order=out_order) if full_batch_in_place else y
     x_buffers: dict[int, np.ndarray] = {}
@@ -218,7 +218,8 @@ def fit(
     # bound once: attribute lookups are a noticeable part of a step on small networks
     take_X, take_y, copyto, forward_backward, opt_step = X.take, y.take, _fastnp.copyto, net.forward_backward, opt.step
     # decided once: the fused pass applies to the whole fit or to none of it
-    fused_step = opt._fused_step if flat is not None and opt._fusable(snapshot_flat) is not None else None
+    fused_step = None
+    previous = [snapshot_flat] if flat is not None else snapshot
     flat_value = flat.value if flat is not None else None
     # decided once: batches gathered straight into the first Dense layer's feature-major input
     # buffer by one compiled pass, instead of np.take into a row-major buffer and a transposing copy
@@ -274,7 +275,7 @@ def fit(
                     if yb_ordered is not None:
                         copyto(yb_ordered, yb)
                         yb = yb_ordered
-                loss = forward_backward(Xb, yb)
+                loss = forward_backward(Xb, yb) if input_buffer is None or index is None else net.forward_backward_staged(yb)
                 if not math.isfinite(loss):
                     net.set_weights(snapshot)
                     reason = "diverged"
@@ -291,15 +292,9 @@ def fit(
                         history.grad_norm.append(last_grad_norm)
                         break
                 # the snapshot and the update in one compiled pass, which a Ctrl-C cannot split (see _kernels)
-                if fused_step is None or not fused_step(snapshot_flat):
-                    if flat_value is not None:
-                        copyto(snapshot_flat, flat_value)
-                    else:
-                        for p, saved in zip(params, snapshot):
-                            copyto(saved, p.value)
-                    in_update = True
-                    opt_step()
-                    in_update = False
+                in_update = True
+                opt_step(previous)
+                in_update = False
                 step += 1
                 last_loss = loss
                 rows = Xb.shape[0]
