@@ -59,7 +59,7 @@ def _build(numba: Any) -> dict[str, Any]:
     def relu_backward_in_place(a, g, one, zero):
         # relu_backward with out = g, as its own loop: LLVM vectorizes a loop only when its output
         # does not overlap an input, and falls back to scalar code when it does (relu_backward(a, g,
-        # g) took 58 us on 131072 float32 entries, this loop 15 us)
+        # g) was several times slower, see benchmarks/results/design_notes.md)
         for i in range(a.size):
             g[i] = (one if a[i] > 0 else zero) * g[i]
 
@@ -74,7 +74,7 @@ def _build(numba: Any) -> dict[str, Any]:
     def gather_transposed(X, rows, out):
         # out[k, j] = X[rows[j], k]: the batch straight into a feature-major buffer. Sixteen rows at
         # a time, so that each store of a feature fills contiguous entries of out while the loads
-        # run along sixteen rows; row by row the stores would be strided (2.5x slower)
+        # run along sixteen rows; row by row the stores would be strided (slower)
         d = X.shape[1]
         start = 0
         while start + 16 <= rows.size:
@@ -169,7 +169,7 @@ def _compile(rule: Callable[..., Any], n_state: int) -> Callable[..., None] | No
     template = _LOOPS[n_state]
     digest = hashlib.sha256(rule.__code__.co_code + repr(rule.__code__.co_consts).encode()).hexdigest()[:12]
     name = f"{template.__name__}_{rule.__name__.strip('_')}_{digest}"
-    options = {"nogil": True, "fastmath": False, "error_model": "numpy"}
+    options: Any = {"nogil": True, "fastmath": False, "error_model": "numpy"}
     loop = types.FunctionType(template.__code__, {**template.__globals__, "RULE": numba.njit(**options)(rule)}, name)
     loop.__qualname__ = name
-    return numba.njit(cache=True, **options)(loop)  # type: ignore[no-any-return]
+    return numba.njit(cache=True, **options)(loop)  # type: ignore[no-any-return]  # (numba's stubs)

@@ -13,8 +13,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from . import _fastnp, initializers
-from .registry import layer_type
 from ._validation import check_int, resolve_dtype
+from .registry import layer_type
 
 __all__ = ["Layer", "Parameter", "Dense"]
 
@@ -73,11 +73,13 @@ class BufferedLayer:
     _buffer_names: tuple[str, ...] = ()
 
     def training_buffers(self, shape: tuple[int, ...], dtype: np.dtype, order: Literal["C", "F"] = "C",
-                         output: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                         output: np.ndarray | None = None, **options: bool) -> dict[str, Any]:
         """New buffers for inputs of ``shape`` and ``dtype`` laid out in ``order``, by attribute name.
 
         ``output``, when given, is where the training forward must write its result (an array of
-        the output's shape, owned by whoever passes it)."""
+        the output's shape, owned by whoever passes it). ``options`` are promises of the workspace
+        that a layer may use or ignore: ``grad_out_scratch`` (nothing reads the ``grad_out`` given to
+        backward afterwards), ``copy_input`` (False: the layer before writes into this layer's input)."""
         return {}
 
     def input_buffer_of(self, buffers: dict[str, Any]) -> np.ndarray | None:
@@ -219,7 +221,7 @@ class Dense(BufferedLayer):
         self.bind(np.empty(n, dtype=self.W.value.dtype), np.zeros(n, dtype=self.W.value.dtype))
 
     def training_buffers(self, shape: tuple[int, ...], dtype: np.dtype, order: Literal["C", "F"] = "C",
-                         output: np.ndarray | None = None, copy_input: bool = True) -> dict[str, Any]:
+                         output: np.ndarray | None = None, copy_input: bool = True, **options: bool) -> dict[str, Any]:
         """Feature-major buffers whatever ``order`` (inputs of another dtype are cast on the way in).
         ``copy_input=False`` promises that the layer before writes each batch into ``_inputs``."""
         n, dtype = shape[0], self.W.value.dtype

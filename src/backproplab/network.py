@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from . import _fastnp, activations, initializers, losses, registry
+from . import _fastnp, activations, initializers, losses, registry, training
 from ._validation import as_float_array, check_int, check_real, choose, resolve_dtype
 from .activations import Activation
 from .layers import BufferedLayer, Dense, Layer, Parameter
 from .workspace import Workspace
-
-if TYPE_CHECKING:
-    from .training import History
 
 __all__ = ["Network"]
 
@@ -55,7 +52,7 @@ class Network:
         self.layers = layers
         self.loss_fn = losses.get(loss)
         self.l2 = check_real("l2", l2, minimum=0.0)
-        dense = [layer for layer in layers if isinstance(layer, Dense)]
+        dense = _dense_layers(layers)
         for previous, current in zip(dense, dense[1:]):
             if previous.out_features != current.in_features:
                 raise ValueError(
@@ -76,7 +73,7 @@ class Network:
         self.body: list[Layer] = layers[:-1] if absorbed else layers
         if not self.body:
             raise ValueError("the network has no layer before its fused output activation")
-        self._params: list[Parameter] = [p for layer in layers for p in layer.parameters()]
+        self._params: list[Parameter] = [p for layer in layers for p in _parameter_objects(layer)]
         self._weights: list[Parameter] = [layer.W for layer in dense]
         self._claim(layers)
         self.flat = self._flatten()
@@ -110,6 +107,8 @@ class Network:
         The network takes ownership of its layers' parameter arrays; ``parameters()`` returns the views."""
         if not self._params or any(p.value.dtype != self.dtype for p in self._params):
             return None
+        if any(isinstance(layer, Network) for layer in self.layers):
+            return None  # a nested network keeps its own flat buffer, which its layers compute from
         total = sum(p.value.size for p in self._params)
         flat = Parameter(np.empty(total, dtype=self.dtype), "flat")
         self._offsets: list[tuple[int, int, tuple[int, ...]]] = []
@@ -223,7 +222,7 @@ class Network:
         return self._dense()[-1].out_features
 
     def _dense(self) -> list[Dense]:
-        dense = [layer for layer in self.layers if isinstance(layer, Dense)]
+        dense = _dense_layers(self.layers)
         if not dense:
             raise ValueError("the network has no Dense layer")
         return dense
@@ -356,11 +355,23 @@ class Network:
         return 0.5 * self.l2 * sum(float(np.vdot(w.value, w.value)) for w in self._weights)
 
     # ------------------------------------------------------------------ training and evaluation
-    def fit(self, X: Any, y: Any, **kwargs: Any) -> History:
-        """Train in place; see :func:`backproplab.training.fit` for every argument."""
-        from .training import fit
+    fit = training.fit_method()
 
-        return fit(self, X, y, **kwargs)
+    # ------------------------------------------------------------------ a network as a layer
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        """The Layer protocol, so that a network can be a layer of another one: every layer in
+        order, a final activation that this network's loss absorbs included; the loss is not used."""
+        A = X
+        for layer in self.layers:
+            A = layer.forward(A, training)
+        return A
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dX`` from ``dL/d output``, after a training-mode :meth:`forward`; fills the parameter gradients."""
+        grad = grad_out
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad
 
     def evaluate(self, X: Any, y: Any, metrics: Sequence[str] = ("loss",)) -> dict[str, float]:
         """Named metrics on ``(X, y)``: "loss" and any of :data:`backproplab.metrics.METRICS`."""
@@ -388,6 +399,25 @@ class Network:
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Network([{inner}], loss={self.loss_fn.name!r}, l2={self.l2!r})"
+
+
+def _parameter_objects(layer: Any) -> list[Parameter]:
+    """A layer's Parameter objects; a nested Network's ``parameters()`` returns arrays (the public
+    contract), its ``parameter_objects()`` the objects."""
+    if isinstance(layer, Network):
+        return layer.parameter_objects()
+    return list(layer.parameters())
+
+
+def _dense_layers(layers: Sequence[Any]) -> list[Dense]:
+    """The Dense layers in order, those of nested networks included."""
+    found: list[Dense] = []
+    for layer in layers:
+        if isinstance(layer, Network):
+            found += _dense_layers(layer.layers)
+        elif isinstance(layer, Dense):
+            found.append(layer)
+    return found
 
 
 def _layer_spec(layer: Layer) -> dict[str, Any]:
