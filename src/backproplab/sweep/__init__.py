@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,3 +136,14 @@ def _execute(tasks: list[dict[str, Any]], table: ResultTable, progress: _Progres
             table.flush()
             progress.retries.append(f"{type(error).__name__}: {error}")
             logger.warning("a worker was lost (%s); resubmitting the missing runs", type(error).__name__)
+
+
+class _CallableModule(types.ModuleType):
+    """``bp.sweep(...)`` runs a sweep and ``bp.sweep.parallel_map`` stays reachable: the function and
+    the package share one name (DESIGN.md), so the package itself is callable."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> SweepResult:
+        return sweep(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
