@@ -69,7 +69,7 @@ def dask_client(scheduler: str | None = None, n_workers: int | None = None) -> I
     cluster = None
     if scheduler is None:
         cluster = distributed.LocalCluster(
-            n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=None,
+            n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=":0",
         )
         client = distributed.Client(cluster)
     else:
