@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import activations, datasets, initializers, losses, metrics, optimizers
+from . import activations, datasets, initializers, losses, metrics, optimizers, sweep  # sweep: a callable package
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .diagnostics import Diagnosis, Finding, diagnose
 from .gradcheck import GradCheckResult, check_gradient, gradcheck
@@ -64,4 +64,5 @@ __all__ = [
     "metrics",
     "optimizers",
     "save",
+    "sweep",
 ]
