@@ -114,11 +114,12 @@ def train_stacked(
     X: np.ndarray,
     Y: np.ndarray,
     tol: np.ndarray | float,
-    buggy: bool,
+    buggy: bool | np.ndarray,
     max_iterations: int,
     lr: float = LR,
 ) -> dict[str, np.ndarray]:
-    r"""The source's ``train()`` loop for ``S`` independent networks at once, each with its own tol.
+    r"""The source's ``train()`` loop for ``S`` independent networks at once, each with its own tol
+    (and, when ``buggy`` is an array of S flags, each with or without the bug).
 
     One iteration, per network, in the source's order:
 
@@ -141,18 +142,21 @@ def train_stacked(
     S = len(V)
     V, W = np.array(V, dtype=float), np.array(W, dtype=float)
     tol = np.broadcast_to(np.asarray(tol, dtype=float), (S,))
+    bug = np.broadcast_to(np.asarray(buggy, dtype=bool), (S,))[:, None, None]
     Xb = np.concatenate([X, -np.ones(X.shape[:-1] + (1,))], axis=-1)
     out: dict[str, Any] = {"iterations": np.full(S, max_iterations), "converged": np.zeros(S, bool),
                            "grad_sq": np.zeros(S), "output_share": np.zeros(S)}
     active = np.arange(S)
     v, w, xb, y, t = V.copy(), W.copy(), Xb.copy(), np.asarray(Y, float).copy(), tol.copy()
+    all_bug, no_bug = bool(bug.all()), not bug.any()
     for iteration in range(1, max_iterations + 1):
         H = expit(xb @ v)
         Hb = np.concatenate([H, -np.ones(H.shape[:-1] + (1,))], axis=-1)
         error = Hb @ w - y
         E_o = Hb.swapaxes(1, 2) @ error
         update = -lr * E_o
-        back = update if buggy else w.copy()  # the bug: the update where the weights belong
+        # the bug: the update where the weights belong
+        back = update if all_bug else w.copy() if no_bug else np.where(bug, update, w)
         w += update
         E_h = xb.swapaxes(1, 2) @ ((error @ back[:, :-1].swapaxes(1, 2)) * H * (1 - H))
         v -= lr * E_h
@@ -168,7 +172,7 @@ def train_stacked(
             out["converged"][k] = g[done] < t[done]
             out["grad_sq"][k], out["output_share"][k] = g[done], g_o[done] / g[done]
             keep = ~done
-            active, v, w, xb, y, t = active[keep], v[keep], w[keep], xb[keep], y[keep], t[keep]
+            active, v, w, xb, y, t, bug = active[keep], v[keep], w[keep], xb[keep], y[keep], t[keep], bug[keep]
             if not len(active):
                 break
     P = np.concatenate([expit(Xb @ V), -np.ones(X.shape[:-1] + (1,))], axis=-1) @ W

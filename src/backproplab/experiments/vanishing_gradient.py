@@ -71,7 +71,7 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
         f"The blog's own deltas at initialisation (step 1, {blog['seeds']} seeds): |sig3| {num(blog['sig3_init_min'])} to "
         f"{num(blog['sig3_init_max'])}; each layer back is {num(blog['ratio_min'])}-{num(blog['ratio_max'])}x smaller "
         f"(median {num(blog['ratio_median'])}x). The blog printed 1.5e-3, ~1e-4 and ~1e-5, "
-        f"{'below every' if 1.5e-3 < blog['sig3_init_min'] else 'within the range of'} |sig3| at initialisation. "
+        f"{'below every' if 1.5e-3 < blog['sig3_init_min'] else 'not below every'} |sig3| at initialisation. "
         f"{_along(blog)} Our per-layer weight-gradient norms of the same network "
         f"at N(0,1) initialisation (exact gradients) are {num(sig_norms[2])} (output), {num(sig_norms[1])} (second "
         f"hidden), {num(sig_norms[0])} (first hidden), first/last {num(1 / shallow)}. The sigmoid's derivative is at "
