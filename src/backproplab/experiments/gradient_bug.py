@@ -11,6 +11,10 @@ from . import question
 from .base import ExperimentResult, new_figure
 
 
+QUICK = {"iterations": 5000, "path_points": 100}
+FULL = {"iterations": 40_000, "path_points": 400}
+
+
 def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
     X, Y = datasets.qa_toy()
     params = question.init_weights(4, 3, 4, np.random.default_rng(seed))
@@ -32,7 +36,8 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
                 "analytic": p.analytic, "numeric": p.numeric, "passed": p.passed,
             })
 
-    iterations = 5000 if quick else 40_000
+    config = QUICK if quick else FULL
+    iterations = config["iterations"]
     every = max(iterations // 200, 1)
     curves = {}
     moved = {}
@@ -40,7 +45,7 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
         run_ = question.train(params, X, Y, tol=0.0, buggy=buggy, max_iterations=iterations, curve_every=every)
         curves[label] = run_.sse_curve
         moved[label] = float(np.linalg.norm(run_.params[0] - params[0]))
-    paths = {name: _along_path(*data, seed, 100 if quick else 400) for name, data in
+    paths = {name: _along_path(*data, seed, config["path_points"]) for name, data in
              (("data set 1", (X, Y)), ("data set 2", datasets.noise(20, 7, 2, seed=seed)))}
     bug = checks["question's gradient"]
     exact = checks["exact gradient"]

@@ -25,6 +25,10 @@ SOURCE = {100.0: (11, 0.30322, 4.69919), 10.0: (19, 0.25076, 3.43997), 1.0: (63,
           0.1: (80, 0.24327, 3.38170), 0.01: (7931, 0.24255, 3.16057)}
 
 
+QUICK = {"iterations": 20_000, "seeds": 3}
+FULL = {"iterations": 200_000, "seeds": 8}
+
+
 def _mae(P: np.ndarray, Y: np.ndarray) -> float:
     return float(np.mean(np.abs(P - Y)))
 
@@ -72,8 +76,8 @@ def _collect(per_seed: list[dict[str, Any]], label: str, key: str, index: int = 
 
 
 def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
-    config = {"iterations": 20_000 if quick else 200_000}
-    seeds = [seed + k for k in range(3 if quick else 8)]
+    config = QUICK if quick else FULL
+    seeds = [seed + k for k in range(config["seeds"])]
     per_seed = run_block(seeds, config)
     base = np.array([r["baseline_mae"] for r in per_seed])
     table = []

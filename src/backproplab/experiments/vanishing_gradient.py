@@ -25,7 +25,7 @@ def _at_init(net: Network, X: np.ndarray, y: np.ndarray, rng: np.random.Generato
 
 def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
     X, y = datasets.two_spheres(seed=seed)
-    seeds = [seed + k for k in range(3 if quick else 10)]
+    seeds = [seed + k for k in range(shared.scale(quick).seeds)]
     table: list[dict[str, Any]] = []
     per_activation = {}
     for hidden in ACTIVATIONS:

@@ -19,6 +19,10 @@ from . import source_rules as rules
 from .base import ExperimentResult, new_figure
 
 
+QUICK = {"seeds": 5, "steps": 2000}
+FULL = {"seeds": 20, "steps": 10_000}
+
+
 def appendix_run(seed: int, steps: int, lr: float = 0.01) -> dict[str, Any]:
     """The appendix's loop: ``steps`` full-batch steps; the final probabilities and the printed array."""
     X, y = datasets.xor()
@@ -46,8 +50,9 @@ def _row(label: str, solved: list[bool], shown: np.ndarray | None) -> dict[str, 
 
 
 def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
-    seeds = [seed + k for k in range(5 if quick else 20)]
-    steps = 2000 if quick else 10_000
+    config = QUICK if quick else FULL
+    seeds = [seed + k for k in range(config["seeds"])]
+    steps = config["steps"]
     appendix = [appendix_run(s, steps) for s in seeds]
     mean_gradient = [appendix_run(s, steps, lr=0.01 / 4) for s in seeds]  # a mean over 4 samples: 4x smaller
     defaults = [ours(s, 1000) for s in seeds]
