@@ -10,7 +10,6 @@ from ..gradcheck import check_gradient
 from . import question
 from .base import ExperimentResult, new_figure
 
-
 QUICK = {"iterations": 5000, "path_points": 100}
 FULL = {"iterations": 40_000, "path_points": 400}
 

@@ -18,7 +18,6 @@ from ..optimizers import Adam
 from . import source_rules as rules
 from .base import ExperimentResult, new_figure
 
-
 QUICK = {"seeds": 5, "steps": 2000}
 FULL = {"seeds": 20, "steps": 10_000}
 
