@@ -94,7 +94,7 @@ def exact_seeds(hidden: str, seed: int, quick: bool) -> list[dict[str, Any]]:
 
 
 @functools.lru_cache(maxsize=4)
-def per_step_costs(steps: int, repeats: int = 3) -> dict[str, float]:
+def per_step_costs(steps: int, repeats: int = 3) -> dict[str, Any]:
     """Seconds per step, measured here: the blog-shaped code (:func:`source_rules.blog_step_as_written`,
     batch sampling included) against one step of ``Network.fit`` (same batch, SGD). Interleaved,
     median of ``repeats``; ours is the marginal cost (a fit of ``steps`` minus a fit of 10 steps)."""
