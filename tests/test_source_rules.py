@@ -268,3 +268,14 @@ def test_xor_appendix_step_matches_the_transcription_and_prints_p_minus_onehot()
         np.testing.assert_allclose(printed.sum(axis=1), 0, atol=1e-12)  # p - onehot(y), not probabilities
         assert (printed[np.arange(4), y] < 0).all()
         params = new
+
+
+def test_xor_appendix_step_stacks_seeds():
+    X, y = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), np.array([0, 1, 1, 0])
+    starts = [rules.xor_appendix_init(np.random.default_rng(s)) for s in range(3)]
+    stacked, printed = rules.xor_appendix_step([np.stack([p[k] for p in starts]) for k in range(4)], X, y)
+    for s, params in enumerate(starts):
+        single, single_printed = rules.xor_appendix_step(params, X, y)
+        for a, b in zip(stacked, single):
+            np.testing.assert_allclose(a[s], b, rtol=0, atol=1e-15)
+        np.testing.assert_allclose(printed[s], single_printed, rtol=0, atol=1e-15)

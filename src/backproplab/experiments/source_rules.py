@@ -183,12 +183,12 @@ def xor_appendix_step(
 
     Returns the new parameters and the aliased array (``p - onehot(y)``, what the appendix prints).
     """
-    W1, b1, W2, b2 = params
-    A1 = np.tanh(X @ W1 + b1)
-    scores = np.exp(A1 @ W2 + b2)
-    probs = scores / np.sum(scores, axis=1, keepdims=True)
+    W1, b1, W2, b2 = params  # optionally with a leading stack axis: several seeds at once
+    A1 = np.tanh(X @ W1 + b1[..., None, :])
+    scores = np.exp(A1 @ W2 + b2[..., None, :])
+    probs = scores / np.sum(scores, axis=-1, keepdims=True)
     delta3 = probs  # the alias: no copy
-    delta3[np.arange(len(X)), y] -= 1
-    delta2 = (delta3 @ W2.T) * (1 - A1**2)
-    grads = [X.T @ delta2, np.sum(delta2, axis=0), A1.T @ delta3, np.sum(delta3, axis=0)]
+    delta3[..., np.arange(len(X)), y] -= 1
+    delta2 = (delta3 @ np.swapaxes(W2, -1, -2)) * (1 - A1**2)
+    grads = [X.T @ delta2, np.sum(delta2, axis=-2), np.swapaxes(A1, -1, -2) @ delta3, np.sum(delta3, axis=-2)]
     return [p - lr * g for p, g in zip(params, grads)], probs
