@@ -59,6 +59,9 @@ def run_demo(
     rows (source figure beside ours), the results, the files written and the elapsed seconds.
     """
     start = time.perf_counter()
+    from . import shared
+
+    shared.prefetch(seed, quick)  # the blog's long runs overlap with the other experiments
     results = []
     for experiment in REGISTRY.values():
         result = experiment(seed=seed, quick=quick)

@@ -49,8 +49,34 @@ def _n_jobs(wanted: int, tasks: int) -> int:
     return max(1, min(wanted, tasks))
 
 
+_PENDING: dict[tuple[str, tuple[int, ...], int], list[Any]] = {}
+"""Futures of blog runs started ahead of time by :func:`prefetch`, keyed like :func:`_blog_cached`."""
+
+
+def prefetch(seed: int, quick: bool) -> bool:
+    """Start the blog's runs (sigmoid and ReLU, every seed) in worker processes now, so that they
+    overlap with whatever the caller computes next; :func:`blog_seeds` collects them. Returns False
+    (and starts nothing) without numba or with a single core."""
+    s = scale(quick)
+    seeds = tuple(range(seed, seed + s.seeds))
+    if not blog_runs.have_numba() or _n_jobs(s.n_jobs, 2 * len(seeds)) == 1:
+        return False
+    from joblib.externals.loky import get_reusable_executor
+
+    executor = get_reusable_executor(max_workers=_n_jobs(s.n_jobs, 2 * len(seeds)))
+    for hidden in ("sigmoid", "relu"):  # the longest runs first
+        key = (hidden, seeds, s.cap)
+        if key not in _PENDING:
+            config = blog_runs.BlogConfig(hidden=hidden, cap=s.cap)
+            _PENDING[key] = [executor.submit(blog_runs.run_one, k, config) for k in seeds]
+    return True
+
+
 @functools.lru_cache(maxsize=16)
 def _blog_cached(hidden: str, seeds: tuple[int, ...], cap: int, n_jobs: int) -> tuple[dict[str, Any], ...]:
+    pending = _PENDING.pop((hidden, seeds, cap), None)
+    if pending is not None:
+        return tuple(future.result() for future in pending)
     config = blog_runs.BlogConfig(hidden=hidden, cap=cap)
     jobs = _n_jobs(n_jobs, len(seeds))
     if jobs == 1 or not blog_runs.have_numba():
