@@ -252,6 +252,8 @@ class Playground:
         self.seed = seed
         self.max_rate = max_rate
         self.board = Dashboard(serve=False, title="backproplab playground")
+        # training is throttled to max_rate for watching, so frames may take a larger share of the time
+        self.board.recorder.fps, self.board.recorder.budget = 8.0, 0.25
         self.board.recorder.meta["mode"] = "playground"
         self.lock = threading.RLock()
         self.running = False

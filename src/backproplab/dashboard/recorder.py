@@ -108,8 +108,10 @@ def _histogram(values: np.ndarray) -> list[Any]:
     lo, hi = float(finite.min()), float(finite.max())
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
-    counts, _ = np.histogram(finite, bins=HIST_BINS, range=(lo, hi))
-    return [lo, hi, counts.tolist()]
+    # np.histogram's general machinery costs ~20x this on a few hundred values
+    index = ((finite - lo) * (HIST_BINS / (hi - lo))).astype(np.intp)
+    np.clip(index, 0, HIST_BINS - 1, out=index)
+    return [lo, hi, np.bincount(index, minlength=HIST_BINS).tolist()]
 
 
 def _norm(a: np.ndarray) -> float:

@@ -17,7 +17,6 @@ import numpy as np
 from .._io import atomic_write, check_output_path, check_regular_file
 from . import findings as findings_module
 from .page import build_page
-from .recorder import frame_payload
 
 __all__ = ["load_run", "write_replay", "history_state", "record_state", "network_state"]
 

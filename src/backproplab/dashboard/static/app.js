@@ -56,7 +56,7 @@
   }
   function apply(update) {
     if (update.reset) { S.frames = []; S.series = {}; S.unit = null; }
-    if (update.meta) { S.meta = update.meta; charts.flow = charts.update = null; }
+    if (update.meta) S.meta = update.meta;
     if (update.status) S.status = update.status;
     if (update.findings) S.findings = update.findings;
     if (update.series) {
@@ -118,6 +118,10 @@
     return data;
   }
   var PALETTE = ["#2f6fd0", "#e8731a", "#1e9b5a", "#9b3fc0", "#c0392b", "#17a2b8", "#7f6a00", "#555"];
+  function noChart(key, el, message) {
+    if (charts[key]) { charts[key].plot.destroy(); charts[key] = null; }
+    el.innerHTML = '<p class="muted">' + esc(message) + "</p>";
+  }
   function lineChart(key, el, names, data, opts) {
     opts = opts || {};
     var width = Math.max(el.clientWidth || 400, 240), sig = key + names.join("|") + (opts.log ? "L" : "N");
@@ -150,8 +154,10 @@
     add("loss", "training loss (per step)", false);
     add("epoch_loss", "training loss (per epoch)", false);
     add("val_loss", "validation loss", true);
-    if (!list.length) { $("losschart").innerHTML = '<p class="muted">no loss recorded yet</p>'; return; }
-    lineChart("loss", $("losschart"), names, merged(list), {log: log, ylabel: "loss", dashes: dashes});
+    if (!list.length) { noChart("loss", $("losschart"), "no loss recorded yet"); return; }
+    var data = merged(list);
+    lineChart("loss", $("losschart"), names, data, {log: log, ylabel: "loss", dashes: dashes});
+    $("p-loss").dataset.points = String(data[0].length);  // a stable hook for tests: points drawn
     var metrics = Object.keys(S.series).filter(function (k) { return ["loss", "epoch_loss", "val_loss"].indexOf(k) < 0; });
     if (metrics.length) {
       lineChart("metrics", $("metricchart"), metrics.map(function (m) { return m.replace(/_/g, " "); }),
@@ -161,7 +167,7 @@
   function layerNames() { return (S.meta.layers || []).map(function (l) { return l.name; }).concat(S.meta.arrays || []); }
   function frameLayers(f) { return (f && f.layers) || []; }
   function renderTimeCharts() {
-    if (!S.frames.length) return;
+    if (!S.frames.length) { noChart("flow", $("flowchart"), "no frames yet"); noChart("update", $("updatechart"), "no frames yet"); return; }
     var names = frameLayers(S.frames[S.frames.length - 1]).map(function (l) { return l.name; });
     var x = S.frames.map(function (f) { return f.step; });
     var pick = function (key) {
@@ -174,7 +180,7 @@
                 [x].concat(ratios, [x.map(function () { return 1e-3; })]),
                 {log: true, ylabel: "||ΔW|| / ||W||", height: 200, dashes: names.map(function () { return false; }).concat([true]),
                  colours: PALETTE.slice(0, names.length).concat(["#999"])});
-    } else $("updatechart").innerHTML = '<p class="muted">no update ratios recorded in this run</p>';
+    } else noChart("update", $("updatechart"), "no update ratios recorded in this run");
   }
 
   // ------------------------------------------------------------------ gradient-flow bars
@@ -290,7 +296,7 @@
     g.font = "11px sans-serif"; g.fillStyle = "#555";
     if (!d) { $("datanote").textContent = "no data recorded in this run (pass Dashboard(data=(X, y)) to see it)"; return; }
     if (d.view === "other") return renderOther(g, cv, d, frame);
-    var L = 50, T = 10, R = cv.width - 60, B = cv.height - 40, e = d.extent, n = d.grid;
+    var L = 64, T = 10, R = cv.width - 60, B = cv.height - 40, e = d.extent, n = d.grid;
     var sx = function (v) { return L + (v - e[0]) / (e[1] - e[0]) * (R - L); }, sy = function (v) { return B - (v - e[2]) / (e[3] - e[2]) * (B - T); };
     var classes = S.meta.task === "classification", grid = frame && frame.grid, lo = 0, hi = 1, multi = false;
     if (grid) {
@@ -314,7 +320,7 @@
     g.strokeStyle = "#999"; g.strokeRect(L, T, R - L, B - T); g.fillStyle = "#333"; g.textAlign = "center";
     g.fillText(d.axes[0], (L + R) / 2, B + 30);
     [e[0], (e[0] + e[1]) / 2, e[1]].forEach(function (v) { g.fillText(num(v), sx(v), B + 14); });
-    g.save(); g.translate(14, (T + B) / 2); g.rotate(-Math.PI / 2); g.fillText(d.axes[1], 0, 0); g.restore();
+    g.save(); g.translate(10, (T + B) / 2); g.rotate(-Math.PI / 2); g.fillText(d.axes[1], 0, 0); g.restore();
     g.textAlign = "right"; [e[2], (e[2] + e[3]) / 2, e[3]].forEach(function (v) { g.fillText(num(v), L - 4, sy(v) + 3); });
     if (!multi) {  // colour bar
       for (var k = 0; k < 100; k++) { g.fillStyle = ramp(k / 99); g.fillRect(R + 18, B - (k + 1) * (B - T) / 100, 12, (B - T) / 100 + 1); }
