@@ -71,7 +71,7 @@ def data_meta(X: np.ndarray, y: np.ndarray | None, loss: str, rng_seed: int = 0)
     index = np.sort(rng.choice(len(X), SAMPLE_ROWS, replace=False)) if len(X) > SAMPLE_ROWS else np.arange(len(X))
     Xs = np.asarray(X, dtype=float)[index]
     ys = None if y is None else np.asarray(y)[index]
-    meta: dict[str, Any] = {"n_inputs": int(Xs.shape[1]), "rows": int(len(X))}
+    meta: dict[str, Any] = {"n_inputs": int(Xs.shape[1]), "rows": int(len(X)), "x0": Xs[0, :16].tolist()}
     if Xs.shape[1] in (2, 3):
         mean, basis = _projection(Xs)
         P = (Xs - mean) @ basis.T

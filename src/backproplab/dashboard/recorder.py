@@ -246,10 +246,9 @@ def frame_payload(frame: dict[str, Any]) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
-        array = value.astype(float)
-        if array.size and not np.isfinite(array).all():
-            return _plain(array.tolist())
-        return np.round(array, 6).tolist()
+        # 4 significant digits (rounding to decimals would zero the small gradients of a vanishing run)
+        flat = [float(f"{v:.4g}") if math.isfinite(v) else None for v in value.astype(float).ravel().tolist()]
+        return np.array(flat, dtype=object).reshape(value.shape).tolist() if value.ndim > 1 else flat
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -446,12 +446,24 @@
     return {dataset: $("c-dataset").value, layers: $("c-layers").value, activation: $("c-activation").value, init: $("c-init").value,
             loss: $("c-loss").value, output: $("c-output").value, optimizer: $("c-optimizer").value, lr: $("c-lr").value, batch_size: $("c-batch").value};
   }
+  function checkConfig(c) {
+    // the server validates too; checking here first keeps a typo from costing a request
+    var lr = Number(c.lr), batch = Number(c.batch_size);
+    if (!/^\s*[0-9.eE+-]+\s*$/.test(c.lr) || !isFinite(lr) || lr < 1e-6 || lr > 100) return "lr must be a number from 1e-06 to 100; got " + JSON.stringify(c.lr);
+    if (!/^\s*[0-9]+\s*$/.test(c.batch_size) || batch < 1 || batch > 1000) return "batch_size must be a whole number from 1 to 1000; got " + JSON.stringify(c.batch_size);
+    var parts = c.layers.trim() ? c.layers.split(",").map(function (p) { return p.trim(); }) : [];
+    if (parts.length > 10 || !parts.every(function (p) { return /^[0-9]+$/.test(p) && +p >= 1 && +p <= 64; })) return "layers must be up to 10 comma-separated widths from 1 to 64, e.g. 6,6; got " + JSON.stringify(c.layers);
+    return "";
+  }
   function wireControls() {
     $("c-start").onclick = function () { control("start"); };
     $("c-pause").onclick = function () { control("pause"); };
     $("c-step").onclick = function () { control("step"); };
     $("c-reset").onclick = function () { control("reset"); };
-    $("c-apply").onclick = function () { control("config", readConfig()); };
+    $("c-apply").onclick = function () {
+      var c = readConfig(), problem = checkConfig(c);
+      if (problem) banner(problem); else control("config", c);
+    };
     document.addEventListener("click", function (e) {
       var t = e.target;
       if (t.dataset && t.dataset.preset) control("preset", {name: t.dataset.preset});
