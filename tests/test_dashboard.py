@@ -166,7 +166,7 @@ def test_model_and_saved_dashboard_replay(tmp_path):
     bp.save(net, tmp_path / "m.npz")
     state = load_run(tmp_path / "m.npz")
     W = np.asarray(state["frames"][0]["layers"][0]["W"])
-    assert np.allclose(W, net.parameters()[0], atol=1e-6)
+    assert np.allclose(W, net.parameters()[0], rtol=1e-3)  # 4 significant digits on the page
     assert "grad_norm" not in state["frames"][0]["layers"][0]  # a saved model has no gradients
     write_replay(state, tmp_path / "d.json")
     again = load_run(tmp_path / "d.json")

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _format, diagnostics
 
-__all__ = ["live_findings", "diagnosis_findings", "input_findings", "full_diagnosis"]
+__all__ = ["live_findings", "diagnosis_findings", "input_findings", "full_diagnosis", "evidence_text"]
 
 
 def _threshold(name: str, default: float) -> float:
@@ -29,8 +29,21 @@ def finding(code: str, severity: str, message: str, evidence: dict[str, Any], su
     """A finding as the page shows it: evidence values formatted for people (3 significant digits)."""
     return {
         "code": code, "severity": severity, "message": message, "suggestion": suggestion, "source": source,
-        "evidence": {str(k).replace("_", " "): _format.human(v) for k, v in evidence.items()},
+        "evidence": {str(k).replace("_", " "): evidence_text(v) for k, v in evidence.items()},
     }
+
+
+def evidence_text(value: Any) -> str:
+    """An evidence value for people: numbers through ``_format.human`` (3 significant digits),
+    a mapping as "key: value, ...", a list as "a, b, c" (no JSON braces or quotes)."""
+    if isinstance(value, dict):
+        return ", ".join(f"{str(k).replace('_', ' ')}: {evidence_text(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        shown = [evidence_text(v) for v in list(value)[:10]]
+        return ", ".join(shown) + (f", ... ({len(value)} in all)" if len(value) > 10 else "")
+    if isinstance(value, str):
+        return value
+    return _format.human(value)
 
 
 def input_findings(X: np.ndarray | None) -> list[dict[str, Any]]:
@@ -93,10 +106,12 @@ def _gradient_findings(layers: list[dict[str, Any]], sample_rows: int) -> list[d
                 {"grad norm per layer": norms, "first over last": first / last},
                 "use ReLU-family hidden activations (sigmoid' <= 1/4 shrinks the gradient at every layer), "
                 "He/Glorot initialisation, fewer layers, or Adam"))
-        largest = max(norms)  # type: ignore[type-var]
-        if not all(math.isfinite(v) for v in norms) or largest > _threshold("EXPLODING_NORM", 1e3):  # type: ignore[arg-type]
+        finite = all(math.isfinite(v) for v in norms)  # type: ignore[arg-type]
+        largest = max(norms) if finite else math.inf  # type: ignore[type-var]
+        if not finite or largest > _threshold("EXPLODING_NORM", 1e3):
             out.append(finding(
-                "exploding_gradient", "error", f"gradient norms are very large (largest {_format.num(largest)})",
+                "exploding_gradient", "error", "a gradient is no longer finite (inf or nan)" if not finite
+                else f"gradient norms are very large (largest {_format.num(largest)})",
                 {"grad norm per layer": norms}, "lower the learning rate, scale the inputs, use a smaller initialisation"))
     hidden = layers[:-1]
     saturated = {l["name"]: l["saturated_fraction"] for l in hidden

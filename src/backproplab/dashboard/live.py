@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["Dashboard", "network_layers", "data_meta"]
 
 FORMULAS_CLASSIFICATION = ("bce", "cross_entropy")
+#: Step losses wait in a plain list at most this many steps before they join the bounded series.
+FLUSH_STEPS = 256
 
 
 def _dense_like(layer: Any) -> bool:
@@ -154,6 +156,8 @@ class Dashboard(Callback):
         self._previous: list[np.ndarray] | None = None
         self._next = 1
         self._arm = 0
+        self._due = 1
+        self._losses: list[float] = []
         self._last_loss = math.nan
         self._X: np.ndarray | None = None
         self._y: np.ndarray | None = None
@@ -220,12 +224,17 @@ class Dashboard(Callback):
         self.diverged = False
         self._next = offset + 1
         self._arm = offset
+        self._due = 1
+        self._losses = []
         self.recorder.reset_clock()
 
     def _set_data(self, X: np.ndarray, y: np.ndarray | None) -> None:
         meta, self._X, self._grid = data_meta(X, y, self.recorder.meta.get("loss", ""))
         self._y = y
         self.recorder.meta["data"] = meta
+        output = self._layers[-1]["activation"] if self._layers else ""
+        if y is not None and output in ("sigmoid", "softmax") and np.isin(np.unique(np.asarray(y)), (0, 1)).all():
+            self.recorder.meta["task"] = "classification"  # e.g. the blog's MSE on 0/1 labels
         if y is not None and self._net is not None:
             from ..diagnostics import baseline_loss
 
@@ -236,15 +245,33 @@ class Dashboard(Callback):
         self._input_findings = findings_module.input_findings(self._X)
 
     def on_step_end(self, step: int, loss: float) -> bool | None:
-        step += self._offset
-        self.recorder.loss.add(step, loss)
-        self._last_loss = loss
+        # the hot path: one append and one comparison; everything else happens on due steps
+        self._losses.append(loss)
+        if step >= self._due:
+            self._due_step(step + self._offset, loss)
+        return None
+
+    def _due_step(self, step: int, loss: float) -> None:
+        self.flush(step)
         if step >= self._next:
             self._network_frame(step, loss)
         if step >= self._arm and self._previous is None:
             # the weights one step before the next frame: its update-to-weight ratio is over one step
             self._previous = [layer.W.value.copy() for layer in self._objects]
-        return None
+        upcoming = self._next if self._previous is not None else self._arm
+        self._due = min(upcoming, step + FLUSH_STEPS) - self._offset
+
+    def set_offset(self, offset: int) -> None:
+        """Show the next fit's steps as ``offset + step`` (the playground trains in chunks)."""
+        self._due += self._offset - offset
+        self._offset = offset
+
+    def flush(self, step: int) -> None:
+        """Move the step losses gathered since the last flush (ending at ``step``) into the series."""
+        losses, self._losses = self._losses, []
+        if losses:
+            self._last_loss = losses[-1]
+            self.recorder.loss.extend(step - len(losses) + 1, losses)
 
     def on_epoch_end(self, epoch: int, history: History) -> bool | None:
         step = history.n_steps + self._offset if history.n_steps else self.recorder.status.get("step", 0)
@@ -259,6 +286,7 @@ class Dashboard(Callback):
 
     def on_train_end(self, history: History) -> bool | None:
         steps = history.n_steps + self._offset
+        self.flush(steps)
         if self._net is not None and steps and (not self.recorder.frames or self.recorder.frames[-1]["step"] != steps):
             self._network_frame(steps, self._last_loss)
         self.recorder.status.update(state="finished", step=steps, stop_reason=history.stop_reason,

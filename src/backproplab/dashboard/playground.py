@@ -357,7 +357,7 @@ class Playground:
         with self.lock:
             count = 1 if self.pending and not self.running else CHUNK
             self.pending = 0
-            self.board._offset = self.steps
+            self.board.set_offset(self.steps)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 history = self.net.fit(self.X, self.y, optimizer=self.optimizer, batch_size=self.config.batch_size,
@@ -373,6 +373,7 @@ class Playground:
                 self.board.diverged = True
             self.board.recorder.status.update(state=state, step=self.steps, stop_reason=history.stop_reason
                                               if history.stop_reason == "diverged" else "", message=history.message)
+            self.board.flush(self.steps)
             if history.stop_reason == "diverged" or not self.running:
                 self.board._network_frame(self.steps, self.board._last_loss)
             return history.n_steps

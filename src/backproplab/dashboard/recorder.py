@@ -56,6 +56,12 @@ class Series:
             if len(self.points) >= self.capacity:
                 self._compact()
 
+    def extend(self, first_step: int, values: list[float]) -> None:
+        """``add`` for consecutive steps ``first_step, first_step + 1, ...``."""
+        add = self.add
+        for offset, value in enumerate(values):
+            add(first_step + offset, value)
+
     def _compact(self) -> None:
         p = self.points
         merged = [(p[i + 1][0], 0.5 * (p[i][1] + p[i + 1][1])) for i in range(0, len(p) - 1, 2)]

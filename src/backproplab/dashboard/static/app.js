@@ -137,7 +137,7 @@
       var plot = new uPlot({width: width, height: opts.height || 200, series: series,
         scales: {x: {time: false}, y: opts.log ? {distr: 3} : {}},
         axes: [{label: opts.xlabel || "step", size: 40}, {label: opts.ylabel || "", size: 60, values: function (u, v) { return v.map(num); }}],
-        legend: {live: true}}, data, el);
+        legend: {live: false}}, data, el);
       charts[key] = c = {plot: plot, sig: sig};
     } else {
       c.plot.setData(data);
@@ -301,6 +301,9 @@
     var classes = S.meta.task === "classification", grid = frame && frame.grid, lo = 0, hi = 1, multi = false;
     if (grid) {
       var finite = grid.filter(function (v) { return v !== null; });
+      if (!finite.length) { grid = null; }
+    }
+    if (grid) {
       multi = (S.meta.sizes || [])[S.meta.sizes.length - 1] > 2;
       if (!classes || multi) { lo = Math.min.apply(null, finite); hi = Math.max.apply(null, finite); if (hi <= lo) hi = lo + 1; }
       var cw = (R - L) / n, ch = (B - T) / n;
@@ -328,7 +331,7 @@
       g.save(); g.translate(R + 54, (T + B) / 2); g.rotate(-Math.PI / 2); g.textAlign = "center"; g.fillText(classes ? "P(class 1)" : "prediction", 0, 0); g.restore();
     }
     $("datanote").textContent = (d.view === "projection" ? "3-D inputs shown on the plane of their two principal axes; " : "") +
-      d.points.length + " of " + d.rows + " rows" + (grid ? "" : "; no surface recorded at this frame") + (labels.length ? "; dots coloured by the true label" : "; no labels recorded");
+      d.points.length + " of " + d.rows + " rows" + (grid ? "" : frame && frame.grid ? "; the network's output is not finite anywhere on the plane at this frame" : "; no surface recorded at this frame") + (labels.length ? "; dots coloured by the true label" : "; no labels recorded");
   }
   function renderOther(g, cv, d, frame) {
     var pred = frame && frame.pred, labels = d.labels || [];
