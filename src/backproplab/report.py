@@ -165,7 +165,7 @@ def _projection(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
 def _is_classification(net: Any, y: np.ndarray | None) -> bool:
     if getattr(net.loss_fn, "name", "") in ("bce", "cross_entropy"):
         return True
-    return y is not None and np.isin(np.unique(y), (0, 1)).all() and getattr(net.layers[-1], "name", "") == "sigmoid"
+    return bool(y is not None and np.isin(np.unique(y), (0, 1)).all() and getattr(net.layers[-1], "name", "") == "sigmoid")
 
 
 def _labels(y: np.ndarray | None, n_outputs: int) -> np.ndarray | None:
@@ -221,7 +221,7 @@ def _surface_figure(net: Any, X: np.ndarray, y: np.ndarray | None, classes: bool
         labels = _labels(y, outputs.shape[1]) if classes else np.asarray(y, dtype=float).reshape(len(X), -1)[:, 0]
         # the colour map's own ends, outlined in white, with one marker per class: visible on either side
         styles = [("#2166ac", "o"), ("#b2182b", "s"), ("#1e9b5a", "^"), ("#9b3fc0", "D"), ("#555555", "v")]
-        for value in (np.unique(labels) if classes else []):
+        for value in (np.unique(np.asarray(labels)) if classes else []):
             chosen = labels == value
             colour, marker = styles[int(value) % len(styles)]
             ax.scatter(P[chosen, 0], P[chosen, 1], s=20, marker=marker, edgecolors="white", linewidths=0.6,

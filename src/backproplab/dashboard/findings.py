@@ -106,8 +106,9 @@ def _gradient_findings(layers: list[dict[str, Any]], sample_rows: int) -> list[d
                 {"grad norm per layer": norms, "first over last": first / last},
                 "use ReLU-family hidden activations (sigmoid' <= 1/4 shrinks the gradient at every layer), "
                 "He/Glorot initialisation, fewer layers, or Adam"))
-        finite = all(math.isfinite(v) for v in norms)  # type: ignore[arg-type]
-        largest = max(norms) if finite else math.inf  # type: ignore[type-var]
+        values = [float(v) for v in norms]  # type: ignore[arg-type]
+        finite = all(math.isfinite(v) for v in values)
+        largest = max(values) if finite else math.inf
         if not finite or largest > _threshold("EXPLODING_NORM", 1e3):
             out.append(finding(
                 "exploding_gradient", "error", "a gradient is no longer finite (inf or nan)" if not finite

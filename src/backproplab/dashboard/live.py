@@ -32,7 +32,8 @@ FLUSH_STEPS = 256
 
 
 def _dense_like(layer: Any) -> bool:
-    W, b = getattr(layer, "W", None), getattr(layer, "b", None)
+    W: Any = getattr(layer, "W", None)
+    b: Any = getattr(layer, "b", None)
     return hasattr(W, "value") and hasattr(b, "value") and getattr(W.value, "ndim", 0) == 2
 
 
@@ -41,14 +42,15 @@ def network_layers(net: Network) -> tuple[list[Any], list[dict[str, Any]]]:
     that follows (``identity`` when none), and the layer's class for custom layers."""
     objects: list[Any] = []
     described: list[dict[str, Any]] = []
+    layer: Any
     for layer in net.layers:
         if _dense_like(layer):
             W = layer.W.value
             objects.append(layer)
             described.append({"name": f"layer {len(objects)}", "in": int(W.shape[0]), "out": int(W.shape[1]),
                               "activation": "identity", "type": type(layer).__name__})
-        elif described and getattr(layer, "name", ""):
-            described[-1]["activation"] = str(layer.name)
+        elif described and isinstance(getattr(layer, "name", None), str) and layer.name:
+            described[-1]["activation"] = layer.name
             if hasattr(layer, "negative_slope"):
                 described[-1]["slope"] = float(layer.negative_slope)
     return objects, described

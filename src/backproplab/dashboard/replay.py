@@ -94,7 +94,7 @@ def history_state(history: Any, title: str = "replay of a saved History") -> dic
 
 
 def _monitor_frame(record: dict[str, Any], seq: int) -> dict[str, Any]:
-    layers = []
+    layers: list[dict[str, Any]] = []
     for item in record.get("layers", []):
         layer: dict[str, Any] = {"name": f"layer {item.get('layer', len(layers) + 1)}"}
         for key in ("grad_norm", "mean_abs_delta", "update_ratio"):
