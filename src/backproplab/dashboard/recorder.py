@@ -239,24 +239,48 @@ def _frame_bytes(value: Any) -> int:
     if isinstance(value, np.ndarray):
         return int(value.nbytes) + 112
     if isinstance(value, dict):
-        return 232 + sum(_frame_bytes(v) for v in value.values())
+        return 232 + sum(_frame_bytes(v) for k, v in value.items())
     if isinstance(value, list | tuple):
         return 56 + 8 * len(value) + sum(_frame_bytes(v) for v in value)
     return 32
 
 
 def frame_payload(frame: dict[str, Any]) -> dict[str, Any]:
-    """A frame as JSON-able lists, non-finite numbers as None."""
-    return _plain(frame)
+    """A frame as JSON-able lists, non-finite numbers as None; cached on the frame, which never
+    changes once recorded. The decision surface travels as 8-bit codes over its range."""
+    cached = frame.get("_payload")
+    if cached is None:
+        cached = {k: _grid_codes(v) if k == "grid" else _plain(v) for k, v in frame.items()}
+        frame["_payload"] = cached
+    return cached
+
+
+def _grid_codes(grid: np.ndarray) -> dict[str, Any]:
+    """``{"lo", "hi", "codes"}``: value = lo + code / 254 * (hi - lo); code 255 marks a non-finite value."""
+    values = np.asarray(grid, dtype=float)
+    finite = np.isfinite(values)
+    lo = float(values[finite].min()) if finite.any() else 0.0
+    hi = float(values[finite].max()) if finite.any() else 0.0
+    scale = 254.0 / (hi - lo) if hi > lo else 0.0
+    codes = np.where(finite, np.rint((np.where(finite, values, lo) - lo) * scale), 255).astype(np.uint8)
+    return {"lo": lo, "hi": hi, "codes": codes.tolist()}
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
-        # 4 significant digits (rounding to decimals would zero the small gradients of a vanishing run)
-        flat = [float(f"{v:.4g}") if math.isfinite(v) else None for v in value.astype(float).ravel().tolist()]
-        return np.array(flat, dtype=object).reshape(value.shape).tolist() if value.ndim > 1 else flat
+        # 5 significant digits of the array's largest entry, in one vectorised rounding
+        array = value.astype(float)
+        finite = np.isfinite(array)
+        if not array.size:
+            return array.tolist()
+        peak = float(np.abs(array[finite]).max()) if finite.any() else 0.0
+        decimals = 4 - math.floor(math.log10(peak)) if peak > 0 else 0
+        rounded = np.round(np.where(finite, array, 0.0), decimals)
+        if finite.all():
+            return rounded.tolist()
+        return np.where(finite, rounded.astype(object), None).tolist()
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: _plain(v) for k, v in value.items() if k != "_payload"}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, float | np.floating):

@@ -48,8 +48,16 @@
   }
 
   // ------------------------------------------------------------------ data in
+  function decode(frames) {
+    // the decision surface arrives as 8-bit codes over [lo, hi]; 255 marks a non-finite value
+    frames.forEach(function (f) {
+      var g = f.grid;
+      if (g && g.codes) f.grid = g.codes.map(function (c) { return c === 255 ? null : g.lo + c / 254 * (g.hi - g.lo); });
+    });
+    return frames;
+  }
   function load(state) {
-    S.meta = state.meta || {}; S.frames = state.frames || []; S.findings = state.findings || [];
+    S.meta = state.meta || {}; S.frames = decode(state.frames || []); S.findings = state.findings || [];
     S.status = state.status || {}; S.series = state.series || {};
     if (S.index < 0 || S.index >= S.frames.length || S.follow) S.index = S.frames.length - 1;
     S.dirty = true;
@@ -72,7 +80,7 @@
       var frames = update.keep ? S.frames.filter(function (f) { return keep[f.seq]; }) : S.frames;
       var have = {};
       frames.forEach(function (f) { have[f.seq] = true; });
-      S.frames = frames.concat(update.frames.filter(function (f) { return !have[f.seq]; }));
+      S.frames = frames.concat(decode(update.frames.filter(function (f) { return !have[f.seq]; })));
     }
     if (S.follow || S.index >= S.frames.length) S.index = S.frames.length - 1;
     S.dirty = true;
@@ -118,6 +126,15 @@
     return data;
   }
   var PALETTE = ["#2f6fd0", "#e8731a", "#1e9b5a", "#9b3fc0", "#c0392b", "#17a2b8", "#7f6a00", "#555"];
+  function markFrame(u) {
+    // the selected frame's step as a thin red line on every chart over time
+    var f = S.frames[S.index];
+    if (!f) return;
+    var x = u.valToPos(f.step, "x", true), g = u.ctx;
+    if (!(x >= u.bbox.left && x <= u.bbox.left + u.bbox.width)) return;
+    g.save(); g.strokeStyle = "rgba(192,57,43,0.8)"; g.lineWidth = 1; g.beginPath();
+    g.moveTo(x, u.bbox.top); g.lineTo(x, u.bbox.top + u.bbox.height); g.stroke(); g.restore();
+  }
   function noChart(key, el, message) {
     if (charts[key]) { charts[key].plot.destroy(); charts[key] = null; }
     el.innerHTML = '<p class="muted">' + esc(message) + "</p>";
@@ -137,7 +154,7 @@
       var plot = new uPlot({width: width, height: opts.height || 200, series: series,
         scales: {x: {time: false}, y: opts.log ? {distr: 3} : {}},
         axes: [{label: opts.xlabel || "step", size: 40}, {label: opts.ylabel || "", size: 60, values: function (u, v) { return v.map(num); }}],
-        legend: {live: false}}, data, el);
+        legend: {live: false}, hooks: {draw: [markFrame]}}, data, el);
       charts[key] = c = {plot: plot, sig: sig};
     } else {
       c.plot.setData(data);
