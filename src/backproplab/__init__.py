@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import activations, datasets, initializers, losses, metrics, optimizers, sweep  # sweep: a callable package
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .dashboard import Dashboard
 from .diagnostics import Diagnosis, Finding, diagnose
 from .gradcheck import GradCheckResult, check_gradient, gradcheck
 from .layers import Dense, Layer, Parameter
@@ -28,6 +29,7 @@ __all__ = [
     "Callback",
     "ConvergenceWarning",
     "CrossEntropy",
+    "Dashboard",
     "Dense",
     "Diagnosis",
     "DivergenceWarning",

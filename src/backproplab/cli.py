@@ -514,6 +514,10 @@ def build_parser() -> argparse.ArgumentParser:
     from . import sweep_cli
 
     sweep_cli.add_parser(sub)
+
+    from .dashboard.cli import add_parsers as add_dashboard_parsers  # dashboard, playground
+
+    add_dashboard_parsers(sub)
     return parser
 
 
