@@ -15,6 +15,7 @@ from .monitor import GradientFlow
 from .network import Network
 from .optimizers import SGD, Adam, Optimizer, RMSProp
 from .persistence import ModelFileError, load, save
+from .probe import Probe
 from .training import Callback, ConvergenceWarning, DivergenceWarning, History, Stop
 
 try:
@@ -45,6 +46,7 @@ __all__ = [
     "Network",
     "Optimizer",
     "Parameter",
+    "Probe",
     "RMSProp",
     "ReLU",
     "SGD",

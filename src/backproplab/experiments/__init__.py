@@ -9,6 +9,7 @@ from typing import Any
 
 from .._validation import choose
 from . import activation_race, batch_mean_update, gradient_bug, stall, tolerance_sweep, vanishing_gradient, xor
+from . import your_own_code
 from .base import Experiment, ExperimentResult, format_table
 
 __all__ = ["REGISTRY", "get", "run_all", "run_demo", "Experiment", "ExperimentResult", "format_table"]
@@ -23,6 +24,7 @@ REGISTRY: dict[str, Experiment] = {
         Experiment("activation-race", "the blog's task per hidden activation over seeds, SGD and Adam", activation_race.run),
         Experiment("batch-mean-update", "the blog's outer product of batch means vs the exact gradient", batch_mean_update.run),
         Experiment("xor", "the blog appendix's XOR network and our defaults", xor.run),
+        Experiment("your-own-code", "bp.Probe on the sources' own hand-written loops: the proof and the cause", your_own_code.run),
     )
 }
 

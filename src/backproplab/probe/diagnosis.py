@@ -1,0 +1,217 @@
+r"""The cause: a :class:`~backproplab.runrecord.RunRecord` from what a Probe recorded, fed to the same
+rules as ``bp.diagnose`` (``diagnostics.diagnose_record``), plus what only the probe can add:
+
+- the gradient check, when one was run, as the first finding (a wrong gradient explains the rest);
+- a **comparable network**: a backproplab MLP with the widths read from the recorded shapes, trained
+  on the recorded X and y (``CONTROL_STEPS`` full-batch Adam steps at lr 0.01), once on the real targets
+  and once on row-shuffled ones; all three losses (the user's, the control's, the shuffled control's)
+  in the user's own units when the loss is recognised;
+- a critique of the **stopping rule**, when the user's stop quantity (recognised as the first crossing
+  of a power of ten: the sum of squared gradients, the gradient norm or the loss) fell by more than
+  ``CRITERION_DROP`` (10x) over the second half of the run while the loss changed by less than
+  ``LOSS_FLAT`` (10%).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .. import _format
+from ..runrecord import RunRecord
+from . import _evidence
+
+__all__ = ["build_record", "diagnose_probe", "comparable_network", "stop_rule_finding", "CONTROL_STEPS"]
+
+CONTROL_STEPS = 2000
+CONTROL_ROWS = 2000
+CRITERION_DROP = 10.0
+LOSS_FLAT = 0.10
+
+
+def build_record(probe: Any) -> RunRecord:
+    """Everything the probe recorded, as the evidence the diagnosis rules read."""
+    if probe.layout is None:
+        raise ValueError("the probe has recorded nothing yet; call probe.record(step, weights=..., grads=...) in your loop")
+    stats = probe.statistics()
+    P, output = _evidence.predictions(probe)
+    last_loss = float(stats["loss"][-1]) if len(stats["loss"]) else float("nan")
+    name = _evidence.loss_name(last_loss, P, probe.y)
+    rule = _evidence.stop_rule(stats)
+    config: dict[str, Any] = {
+        "recorded_every": probe.every, "records": probe.n_records, "calls": probe.n_calls,
+        "names": list(probe.layout.names), "activation_stats_at_start": _evidence.activation_stats(probe, probe.first_activations, output),
+        "stop_rule": None if rule is None else {"quantity": rule["quantity"], "threshold": rule["threshold"]},
+        "grad_norms_at_start": {n: float(v[0]) for n, v in stats["grad_norms"].items()},
+    }
+    if probe.gradient_check is not None and probe.gradient_check.update:
+        config["lr"] = float(np.nanmedian(list(probe.gradient_check.update["lr"].values())))
+    return RunRecord(
+        steps=stats["steps"], loss=stats["loss"], grad_norms=stats["grad_norms"], update_ratios=stats["update_ratios"],
+        weight_norms=stats["weight_norms"], shapes=dict(zip(probe.layout.names, probe.layout.shapes)),
+        activation_stats=_evidence.activation_stats(probe, probe.activations, output),
+        stop_criterion=None if rule is None else rule["values"], X=probe.X, y=probe.y, predictions=P, loss_name=name,
+        task=_evidence.task(probe.y), gradient_check=probe.gradient_check, config=config, source="probe",
+    )
+
+
+def _finding(**fields: Any) -> Any:
+    from ..diagnostics import Finding
+
+    known = {f.name for f in dataclasses.fields(Finding)}
+    return Finding(**{k: v for k, v in fields.items() if k in known})
+
+
+def _units(record: RunRecord) -> str:
+    return {"sse": "sum of squared errors", "half_sse": "half the sum of squared errors", "mse": "mean squared error",
+            "half_mse": "half the mean squared error", "mae": "mean absolute error", "sae": "sum of absolute errors",
+            "rmse": "root mean squared error"}.get(record.loss_name or "", "mean squared error")
+
+
+def _train_control(sizes: list[int], X: np.ndarray, y: np.ndarray, kind: str, seed: int) -> np.ndarray:
+    """Predictions of a fresh backproplab MLP trained on (X, y); ``kind`` picks the output and the loss."""
+    from ..network import Network
+    from ..training import ConvergenceWarning
+
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    Xs = (X - mean) / np.where(std > 0, std, 1.0)
+    if kind == "regression":
+        net = Network.mlp(sizes, hidden="tanh", loss="mse", seed=seed)
+    elif sizes[-1] == 1:
+        net = Network.mlp(sizes, hidden="tanh", output="sigmoid", loss="bce", seed=seed)
+    else:
+        net = Network.mlp(sizes, hidden="tanh", loss="cross_entropy", seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        net.fit(Xs, y, optimizer="adam", lr=0.01, batch_size=None if len(X) <= 512 else 64, max_steps=CONTROL_STEPS,
+                seed=seed, progress=False)
+    return net.predict(Xs)
+
+
+def _score(P: np.ndarray, y: np.ndarray, record: RunRecord) -> float:
+    if record.task == "classification":
+        labels = y.reshape(-1) if y.ndim == 1 or y.shape[1] == 1 else y.argmax(axis=1)
+        guess = (P.reshape(-1) > 0.5).astype(int) if P.ndim == 1 or P.shape[1] == 1 else P.argmax(axis=1)
+        return float(np.mean(guess != labels))
+    if record.loss_name is not None and P.shape == y.shape:
+        return _evidence.loss_value(record.loss_name, P, y)
+    return float(np.mean((P - y) ** 2))
+
+
+def comparable_network(probe: Any, record: RunRecord, seed: int = 0) -> dict[str, Any] | None:
+    """Train a comparable backproplab network on the recorded data, on real and on shuffled targets."""
+    if record.X is None or record.y is None or len(record.X) < 2:
+        return None
+    X, y = record.X, record.y
+    if len(X) > CONTROL_ROWS:
+        keep = np.random.default_rng(seed).choice(len(X), CONTROL_ROWS, replace=False)
+        X, y = X[keep], y[keep]
+    sizes, how = _evidence.layer_sizes(probe)
+    kind = record.task or "regression"
+    target = y.astype(int).reshape(-1) if kind == "classification" and sizes[-1] > 1 and (y.ndim == 1 or y.shape[1] == 1) else y
+    shuffled = target[np.random.default_rng(seed).permutation(len(target))]
+    real = _score(_train_control(sizes, X, target, kind, seed), y, record)
+    fake = _score(_train_control(sizes, X, shuffled, kind, seed), y[np.random.default_rng(seed).permutation(len(y))], record)
+    yours = _score(record.predictions, record.y, record) if record.predictions is not None else float(record.loss[-1])
+    if kind == "classification":
+        baseline = float(1 - np.max(np.unique(target if target.ndim == 1 else target.argmax(1), return_counts=True)[1]) / len(target))
+        units = "error rate"
+    else:
+        baseline = _score(np.broadcast_to(np.median(y, axis=0) if record.loss_name in ("mae", "sae") else y.mean(axis=0), y.shape), y, record)
+        units = _units(record)
+    result = {"sizes": sizes, "how": how, "units": units, "yours": yours, "control": real, "shuffled": fake,
+              "baseline": baseline, "steps": CONTROL_STEPS, "rows": int(len(X)), "yours_known": record.predictions is not None or record.loss_name is not None}
+    if kind == "regression" and record.predictions is not None:
+        result["mae"] = float(np.mean(np.abs(record.predictions - record.y)))
+        result["baseline_mae"] = float(np.mean(np.abs(record.y - np.median(record.y, axis=0))))
+    return result
+
+
+def _control_finding(control: dict[str, Any]) -> Any:
+    f = _format.num
+    arch = "-".join(map(str, control["sizes"]))
+    message = (f"a correct {arch} network ({control['how']}; tanh, Adam, {control['steps']} full-batch steps) reaches "
+               f"{f(control['control'])} here in {control['units']}; yours is at {f(control['yours'])}; the same network on "
+               f"shuffled targets reaches {f(control['shuffled'])}; the best constant gets {f(control['baseline'])}")
+    if "mae" in control:
+        message += f" (MAE: yours {f(control['mae'])}, constant {f(control['baseline_mae'])})"
+    worse = control["yours"] > 2 * control["control"] and control["yours"] - control["control"] > 0.05 * control["baseline"]
+    return _finding(
+        code="comparable_network", severity="warning" if worse else "info", message=message,
+        evidence={k: v for k, v in control.items() if k != "sizes"} | {"architecture": arch},
+        suggestion=("your loop ends far above what the same architecture reaches: check the gradient "
+                    "(probe.check_gradient(loss_fn)) and the learning rate") if worse else
+        "if the shuffled-target run fits as well as the real one, the data cannot show a signal at this size",
+    )
+
+
+def stop_rule_finding(record: RunRecord) -> Any | None:
+    """Criticise a recognised stop rule whose quantity kept falling while the loss levelled off."""
+    rule = record.config.get("stop_rule")
+    if rule is None or record.stop_criterion is None or len(record.loss) < 8:
+        return None
+    half = len(record.loss) // 2
+    criterion, loss = record.stop_criterion, record.loss
+    drop = float(criterion[half] / criterion[-1]) if criterion[-1] > 0 else float("inf")
+    change = float(abs(loss[half] - loss[-1]) / max(abs(loss[half]), 1e-300))
+    if rule["quantity"] == "loss" or not (drop > CRITERION_DROP and change < LOSS_FLAT):
+        return None
+    f = _format.num
+    return _finding(
+        code="loose_stopping_rule", severity="warning",
+        message=(f"your loop stops when the {rule['quantity']} falls below {f(rule['threshold'])}; over the second half of "
+                 f"the run it fell {_format.ratio(drop)} (from {f(float(criterion[half]))} to {f(float(criterion[-1]))}) while "
+                 f"the loss changed by only {_format.percent(change)} ({f(float(loss[half]))} to {f(float(loss[-1]))}): a small "
+                 "gradient does not mean a good fit, so the rule measures the wrong thing"),
+        evidence={"quantity": rule["quantity"], "threshold": rule["threshold"], "criterion_drop": drop,
+                  "loss_change": change, "loss_at_half": float(loss[half]), "loss_last": float(loss[-1])},
+        suggestion="stop on the loss itself (a plateau over a window, or a validation loss), and compare it with the "
+                   "constant baseline",
+    )
+
+
+def _gradient_finding(check: Any) -> Any | None:
+    if check is None or check.passed:
+        return None
+    if check.passed_up_to_scale:
+        return _finding(code="gradient_scale", severity="info", message=check.headline,
+                        evidence={"common_scale": check.common_scale, "step": check.step},
+                        suggestion="none needed for correctness; the factor only rescales the learning rate")
+    worst = check.failing[-1]
+    return _finding(
+        code="gradient_mismatch", severity="error", message=check.headline + ". " + worst.message,
+        evidence={"step": check.step, "array": worst.name, "verdict": worst.verdict, "cosine": worst.cosine,
+                  "rel_error": worst.rel_error, "scale": worst.scale, "failing": [a.name for a in check.failing]},
+        suggestion=f"fix the gradient of {worst.name} first: everything downstream of a wrong gradient is a symptom",
+    )
+
+
+def diagnose_probe(probe: Any, *, seed: int = 0, controls: bool = True) -> Any:
+    """``diagnostics.diagnose_record`` on the probe's RunRecord, with the probe's own findings added."""
+    try:
+        from ..diagnostics import diagnose_record
+    except ImportError:
+        raise RuntimeError("Probe.diagnose needs backproplab.diagnostics.diagnose_record, which this build lacks") from None
+    record = build_record(probe)
+    diagnosis = diagnose_record(record, seed=seed, controls=controls)
+    codes = set(diagnosis.codes)
+    first = _gradient_finding(probe.gradient_check)
+    if first is not None:
+        diagnosis.findings = [f for f in diagnosis.findings if f.code != first.code]
+        diagnosis.findings.insert(0, first)
+    extra = []
+    stop = stop_rule_finding(record)
+    if stop is not None and "loose_stopping_rule" not in codes:
+        extra.append(stop)
+    control = comparable_network(probe, record, seed) if controls else None
+    if control is not None:
+        extra.append(_control_finding(control))
+        diagnosis.context["comparable_network"] = control | {"sizes": control["sizes"]}
+    diagnosis.findings += extra
+    diagnosis.context["probe"] = probe.describe()
+    if first is not None and not isinstance(getattr(type(diagnosis), "headline", None), property):
+        diagnosis.headline = first.message
+    return diagnosis
