@@ -14,7 +14,7 @@ from backproplab import datasets
 from backproplab.experiments import your_own_code as sources
 
 
-@pytest.mark.parametrize("code", [sources.QuestionNet.train, sources.blog_loop, sources.xor_appendix])
+@pytest.mark.parametrize("code", [sources.QuestionNet.train, sources.blog_steps, sources.xor_appendix])
 def test_the_probe_adds_at_most_four_lines(code):
     lines = inspect.getsource(code).splitlines()
     assert 1 <= sum(line.rstrip().endswith("# probe") for line in lines) <= 4

@@ -7,6 +7,8 @@ Each takes an optional ``probe``; the lines marked ``# probe`` are the only addi
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -63,15 +65,16 @@ class QuestionNet:
         return float(np.sum((self.forward(X, *weights)[1] - Y) ** 2))
 
 
-def blog_loop(X: np.ndarray, y: np.ndarray, steps: int, seed: int = 0, probe: Probe | None = None) -> dict[str, Any]:
-    """Source B's loop: 3-3-2-1 sigmoid, N(0,1) init, batch 128 of 200, one delta per unit summed over the
-    batch, the update as an outer product of batch means, divisions by the batch size more than once."""
+def blog_steps(X: np.ndarray, y: np.ndarray, seed: int = 0, probe: Probe | None = None) -> Iterator[dict[str, Any]]:
+    """Source B's loop, one step per ``next()``: 3-3-2-1 sigmoid, N(0,1) init, batch 128 of 200, one delta
+    per unit summed over the batch, the update as an outer product of batch means, divisions by the batch
+    size more than once. (A generator only so that benchmarks can interleave loops step by step.)"""
     rng = np.random.default_rng(seed)
     W1, b1 = rng.normal(size=(3, 3)), rng.normal(size=3)
     W2, b2 = rng.normal(size=(3, 2)), rng.normal(size=2)
     W3, b3 = rng.normal(size=(2, 1)), rng.normal(size=1)
     lr, n = 0.1, 128
-    for step in range(steps):
+    for step in itertools.count():
         batch = rng.choice(len(X), n, replace=False)
         x, t = X[batch], y[batch]
         a1 = sigmoid(x @ W1 + b1)
@@ -97,7 +100,15 @@ def blog_loop(X: np.ndarray, y: np.ndarray, steps: int, seed: int = 0, probe: Pr
         b2 -= lr * sig2
         W3 -= lr * dW3
         b3 -= lr * sig3
-    return {"weights": [W1, b1, W2, b2, W3, b3], "batch": (x, t), "loss": float(loss)}
+        yield {"weights": [W1, b1, W2, b2, W3, b3], "batch": (x, t), "loss": float(loss)}
+
+
+def blog_loop(X: np.ndarray, y: np.ndarray, steps: int, seed: int = 0, probe: Probe | None = None) -> dict[str, Any]:
+    """Run :func:`blog_steps` for ``steps`` steps; the last state (weights, last batch, its loss)."""
+    state: dict[str, Any] = {}
+    for _, state in zip(range(steps), blog_steps(X, y, seed, probe)):
+        pass
+    return state
 
 
 def blog_mse(weights: list[np.ndarray], x: np.ndarray, t: np.ndarray) -> float:

@@ -100,12 +100,13 @@ class Probe:
         self.X: np.ndarray | None = None
         self.y: np.ndarray | None = None
         self.activation_names: tuple[str, ...] = ()
-        self.activations: list[np.ndarray] = []
+        self._activations: list[np.ndarray] = []
+        self._activation_source: Any = None
         self.first_activations: list[np.ndarray] = []
         self.gradient_check: Any = None
         self.notes: list[str] = []
         self.saved_check: dict[str, Any] | None = None
-        self._broadcast: list[int] = []
+        self._grad_layout: Layout | None = None
         self._calls = 0
         self._records = 0
         self._n = 0
@@ -113,7 +114,7 @@ class Probe:
         self._stats: dict[str, list[np.ndarray]] = {"steps": [], "loss": [], "weight": [], "grad": [], "ratio": []}
         self._stat_stride = 1
         self._snapshots: deque[Snapshot] = deque(maxlen=self.keep_snapshots)
-        self._replay: list[tuple[int, np.ndarray]] = []
+        self._replay: list[tuple[np.ndarray, np.ndarray]] = []
         self._replay_stride = 1
         self._last_row: np.ndarray | None = None
 
@@ -143,28 +144,32 @@ class Probe:
         """
         call = self._calls
         self._calls = call + 1
-        if X is not None and self.X is None:
-            self._set_data(X, y)
-        elif y is not None and self.y is None:
-            self.y = np.array(y, dtype=np.float64, copy=True)
         if call % self.every:
             if (call + 1) % self.every == 0 and self.layout is not None:
                 # the next call records: keep the weights it starts from, for a one-step update ratio
-                np.concatenate(self._weights_of(weights, model), axis=None, out=self._P[self._n])
+                source = weights if weights.__class__ is list else self._weights_of(weights, model)
+                np.concatenate(source, axis=None, out=self._P[self._n])
                 self._prev_call = call
+            if X is not None and self.X is None:
+                self._set_data(X, y)
             return
         if self.layout is None:
             self._start(weights, grads, model)
+        if X is not None and self.X is None:
+            self._set_data(X, y)
         row = self._n
-        np.concatenate(self._weights_of(weights, model), axis=None, out=self._W[row])
+        np.concatenate(weights if weights.__class__ is list else self._weights_of(weights, model), axis=None, out=self._W[row])
         if self.has_grads:
-            np.concatenate(self._grads_of(grads, model), axis=None, out=self._G[row])
+            np.concatenate(grads if grads.__class__ is list else self._grads_of(grads, model), axis=None, out=self._G[row])
         if self.every > 1 and self._prev_call != call - 1:
             self._P[row] = np.nan
         self._steps[row] = step
         self._loss[row] = math.nan if loss is None else loss
         if activations is not None:
-            self._keep_activations(activations)
+            self._activation_source = activations  # read (and copied) only when needed
+            if not self.first_activations:
+                self._keep_activations(activations)
+                self.first_activations = [a.copy() for a in self._activations]
         self._n = row + 1
         self._records += 1
         if self.sink is not None:
@@ -182,14 +187,7 @@ class Probe:
     def _grads_of(self, grads: Any, model: Any) -> Any:
         if model is not None and grads is None:
             return [getattr(model, name) for name in self._model_grad_names]
-        arrays = list(grads.values()) if isinstance(grads, dict) else [grads] if isinstance(grads, np.ndarray) else grads
-        if self._broadcast:
-            arrays = list(arrays)
-            for k in self._broadcast:
-                g = arrays[k]
-                shape = self.layout.shapes[k]  # type: ignore[union-attr]
-                arrays[k] = g.reshape(shape) if g.size == np.prod(shape) else np.broadcast_to(g, shape)
-        return arrays
+        return list(grads.values()) if isinstance(grads, dict) else [grads] if isinstance(grads, np.ndarray) else grads
 
     def _start(self, weights: Any, grads: Any, model: Any) -> None:
         """First recorded call: fix the layout, allocate the chunk buffers, check gradients match."""
@@ -212,8 +210,7 @@ class Probe:
             g_arrays, _, _ = collect("grads", grads, "G")
             if len(g_arrays) != len(w_arrays):
                 raise ValueError(f"grads has {len(g_arrays)} arrays for {len(w_arrays)} weights; give one gradient per weight array")
-            self._broadcast = []
-            for k, (name, w, g) in enumerate(zip(names, w_arrays, g_arrays)):
+            for name, w, g in zip(names, w_arrays, g_arrays):
                 if g.shape != w.shape:
                     try:
                         if g.size != w.size:
@@ -221,17 +218,21 @@ class Probe:
                     except ValueError:
                         raise ValueError(f"the gradient of {name} has shape {g.shape}, the weights {w.shape}; they must "
                                          "match (or broadcast, as in W -= lr * g)") from None
-                    self._broadcast.append(k)
                     self.notes.append(f"the gradient of {name} {g.shape} is read as the weights' shape {w.shape}" + (
                         "" if g.size == w.size else ", broadcast as numpy does in W -= lr * g"))
             self.has_grads = True
+            self._grad_layout = Layout(names, tuple(g.shape for g in g_arrays), kind)
         self._allocate()
 
     def _allocate(self) -> None:
         assert self.layout is not None
         total = self.layout.total
         self._W = np.empty((self.CHUNK, total))
-        self._G = np.full((self.CHUNK, total), np.nan)
+        grads = self._grad_layout if self._grad_layout is not None else self.layout
+        self._G = np.full((self.CHUNK, grads.total), np.nan)
+        self._goffsets = grads.offsets
+        # a broadcast gradient stands for every entry it is broadcast to: its norm counts each that often
+        self._grad_repeat = np.sqrt(np.array(self.layout.sizes, dtype=float) / np.array(grads.sizes, dtype=float))
         self._P = np.full((self.CHUNK, total), np.nan) if self.every > 1 else self._W
         self._steps = np.zeros(self.CHUNK, dtype=np.int64)
         self._loss = np.full(self.CHUNK, np.nan)
@@ -251,9 +252,19 @@ class Probe:
     def _keep_activations(self, activations: Any) -> None:
         arrays, names, _ = collect("activations", activations, "A")
         self.activation_names = names
-        self.activations = [np.array(a, dtype=np.float64) for a in arrays]
-        if not self.first_activations:
-            self.first_activations = [a.copy() for a in self.activations]
+        self._activations = [np.array(a, dtype=np.float64) for a in arrays]
+        self._activation_source = None
+
+    @property
+    def activations(self) -> list[np.ndarray]:
+        """Float64 copies of the activations of the last recorded step that passed any."""
+        if self._activation_source is not None:
+            self._keep_activations(self._activation_source)
+        return self._activations
+
+    @activations.setter
+    def activations(self, arrays: list[np.ndarray]) -> None:
+        self._activations, self._activation_source = list(arrays), None
 
     # ------------------------------------------------------------------ statistics
     def _previous_rows(self, n: int) -> np.ndarray:
@@ -265,7 +276,7 @@ class Probe:
     def _emit(self, row: int) -> None:
         assert self.layout is not None
         prev = self._previous_rows(row + 1)[row : row + 1]
-        weight, grad, ratio = _row_stats(self._W[row : row + 1], self._G[row : row + 1], prev, self._offsets)
+        weight, grad, ratio = self._row_stats(self._W[row : row + 1], self._G[row : row + 1], prev)
         names = self.layout.names
         stats: dict[str, Any] = {
             "loss": float(self._loss[row]),
@@ -281,7 +292,7 @@ class Probe:
         n = self._n
         if self.layout is None or n == 0:
             return {}
-        weight, grad, ratio = _row_stats(self._W[:n], self._G[:n], self._previous_rows(n), self._offsets)
+        weight, grad, ratio = self._row_stats(self._W[:n], self._G[:n], self._previous_rows(n))
         return {"steps": self._steps[:n].copy(), "loss": self._loss[:n].copy(), "weight": weight, "grad": grad, "ratio": ratio}
 
     def _flush(self) -> None:
@@ -293,12 +304,16 @@ class Probe:
         prev = self._previous_rows(n)
         for row in range(max(0, n - self.keep_snapshots), n):
             self._snapshots.append(self._snapshot(row, prev[row]))
-        for row in range(n):
-            if (first_index + row) % self._replay_stride == 0:
-                self._replay.append((int(self._steps[row]), self._W[row].copy()))
-        while len(self._replay) > self.replay_snapshots:
-            self._replay = self._replay[::2]
-            self._replay_stride *= 2
+        rows = np.arange(n)
+        chosen = rows[(first_index + rows) % self._replay_stride == 0]
+        if chosen.size:
+            self._replay.append((self._steps[chosen].copy(), self._W[chosen].copy()))
+        if sum(len(steps) for steps, _ in self._replay) > self.replay_snapshots:
+            steps, kept = np.concatenate([a for a, _ in self._replay]), np.concatenate([b for _, b in self._replay])
+            while len(steps) > self.replay_snapshots:
+                steps, kept = steps[::2], kept[::2]
+                self._replay_stride *= 2
+            self._replay = [(steps, kept)]
         self._last_row = self._W[n - 1].copy()
         self._n = 0
         if sum(len(s) for s in self._stats["steps"]) > self.max_records:
@@ -308,7 +323,23 @@ class Probe:
 
     def _snapshot(self, row: int, prev: np.ndarray) -> Snapshot:
         previous = None if np.isnan(prev).all() else prev.copy()
-        return Snapshot(int(self._steps[row]), self._W[row].copy(), self._G[row].copy(), previous)
+        return Snapshot(int(self._steps[row]), self._W[row].copy(), self._expand(self._G[row]), previous)
+
+    def _row_stats(self, W: np.ndarray, G: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, ...]:
+        weight, _, ratio = _row_stats(W, W, prev, self._offsets)
+        with np.errstate(invalid="ignore", over="ignore"):
+            grad = _segment_norms(G, self._goffsets) * self._grad_repeat
+        return weight, grad, ratio
+
+    def _expand(self, row: np.ndarray) -> np.ndarray:
+        """A gradient row in the weights' layout (broadcast gradients expanded), as a new array."""
+        layout = self.layout
+        assert layout is not None
+        if self._grad_layout is None or self._grad_layout.shapes == layout.shapes:
+            return row.copy()
+        pieces = [np.broadcast_to(g, shape) if g.size != int(np.prod(shape)) else g.reshape(shape)
+                  for g, shape in zip(self._grad_layout.split(row), layout.shapes)]
+        return np.concatenate(pieces, axis=None)
 
     def snapshots(self) -> list[Snapshot]:
         """The full snapshots kept for :meth:`check_gradient`, oldest first."""
@@ -319,7 +350,7 @@ class Probe:
         return kept[-self.keep_snapshots :]
 
     def _replay_rows(self) -> list[tuple[int, np.ndarray]]:
-        rows = list(self._replay)
+        rows = [(int(step), row) for steps, block in self._replay for step, row in zip(steps, block)]
         if self._n:
             first_index = self._records - self._n
             rows += [(int(self._steps[r]), self._W[r].copy()) for r in range(self._n)
@@ -348,7 +379,7 @@ class Probe:
             raise ValueError("statistics and steps differ in length")
         for step, w, g, p in zip(arrays["snap_steps"], arrays["snap_weights"], arrays["snap_grads"], arrays["snap_previous"]):
             self._snapshots.append(snapshot(int(step), w.astype(float), g.astype(float), None if np.isnan(p).all() else p.astype(float)))
-        self._replay = [(int(step), row.astype(float)) for step, row in zip(arrays["replay_steps"], arrays["replay_weights"])]
+        self._replay = [(arrays["replay_steps"].astype(np.int64), arrays["replay_weights"].astype(float))]
         self._last_row = self._snapshots[-1].weights.copy() if self._snapshots else None
         self.X, self.y = arrays.get("X"), arrays.get("y")
         self.activations = [arrays[f"act_{i}"] for i in range(len(header["activation_names"])) if f"act_{i}" in arrays]
