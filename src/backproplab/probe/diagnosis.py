@@ -7,9 +7,11 @@ rules as ``bp.diagnose`` (``diagnostics.diagnose_record``), plus what only the p
   and once on row-shuffled ones; all three losses (the user's, the control's, the shuffled control's)
   in the user's own units when the loss is recognised;
 - a critique of the **stopping rule**, when the user's stop quantity (recognised as the first crossing
-  of a power of ten: the sum of squared gradients, the gradient norm or the loss) fell by more than
-  ``CRITERION_DROP`` (10x) over the second half of the run while the loss changed by less than
-  ``LOSS_FLAT`` (10%).
+  of a power of ten: the sum of squared gradients or the gradient norm) fell by more than
+  ``CRITERION_DROP`` (10x) after the loss had levelled off (within ``LOSS_FLAT``, 10%, of its final
+  value);
+- the **gradient flow**: per-layer gradient norms at the first and the last record, when each layer
+  back is more than ``FLOW_RATIO`` (3x) smaller than the next.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from .. import _format
 from ..runrecord import RunRecord
 from . import _evidence
 
-__all__ = ["build_record", "diagnose_probe", "comparable_network", "stop_rule_finding", "CONTROL_STEPS"]
+__all__ = ["build_record", "diagnose_probe", "comparable_network", "stop_rule_finding", "gradient_flow_finding",
+           "CONTROL_STEPS"]
 
 CONTROL_STEPS = 2000
 CONTROL_ROWS = 2000
 CRITERION_DROP = 10.0
 LOSS_FLAT = 0.10
+FLOW_RATIO = 3.0
 
 
 def build_record(probe: Any) -> RunRecord:
@@ -138,6 +142,9 @@ def _control_finding(control: dict[str, Any]) -> Any:
                f"shuffled targets reaches {f(control['shuffled'])}; the best constant gets {f(control['baseline'])}")
     if "mae" in control:
         message += f" (MAE: yours {f(control['mae'])}, constant {f(control['baseline_mae'])})"
+    if control["shuffled"] - control["control"] < 0.1 * control["baseline"]:
+        message += (f". It fits shuffled targets as well as the real ones: with {control['rows']} rows a network this "
+                    "size memorises noise, so this fit says nothing about a signal")
     worse = control["yours"] > 2 * control["control"] and control["yours"] - control["control"] > 0.05 * control["baseline"]
     return _finding(
         code="comparable_network", severity="warning" if worse else "info", message=message,
@@ -149,27 +156,63 @@ def _control_finding(control: dict[str, Any]) -> Any:
 
 
 def stop_rule_finding(record: RunRecord) -> Any | None:
-    """Criticise a recognised stop rule whose quantity kept falling while the loss levelled off."""
+    """Criticise a recognised stop rule whose quantity kept falling after the loss had levelled off.
+
+    The loss has levelled off at the first record within ``LOSS_FLAT`` (10%) of its final value; the
+    finding fires when the stop quantity fell more than ``CRITERION_DROP`` (10x) from there to the end.
+    """
     rule = record.config.get("stop_rule")
-    if rule is None or record.stop_criterion is None or len(record.loss) < 8:
+    if rule is None or rule["quantity"] == "loss" or record.stop_criterion is None or len(record.loss) < 8:
         return None
-    half = len(record.loss) // 2
     criterion, loss = record.stop_criterion, record.loss
-    drop = float(criterion[half] / criterion[-1]) if criterion[-1] > 0 else float("inf")
-    change = float(abs(loss[half] - loss[-1]) / max(abs(loss[half]), 1e-300))
-    if rule["quantity"] == "loss" or not (drop > CRITERION_DROP and change < LOSS_FLAT):
+    if not (np.isfinite(loss).all() and np.isfinite(criterion).all()):
         return None
+    flat = np.abs(loss - loss[-1]) <= LOSS_FLAT * abs(loss[-1])
+    start = int(np.argmax(flat)) if flat.any() else len(loss) - 1
+    drop = float(criterion[start] / criterion[-1]) if criterion[-1] > 0 else float("inf")
+    if drop <= CRITERION_DROP or start >= len(loss) - 2:
+        return None
+    change = float(abs(loss[start] - loss[-1]) / max(abs(loss[start]), 1e-300))
     f = _format.num
+    step = int(record.steps[start])
     return _finding(
         code="loose_stopping_rule", severity="warning",
-        message=(f"your loop stops when the {rule['quantity']} falls below {f(rule['threshold'])}; over the second half of "
-                 f"the run it fell {_format.ratio(drop)} (from {f(float(criterion[half]))} to {f(float(criterion[-1]))}) while "
-                 f"the loss changed by only {_format.percent(change)} ({f(float(loss[half]))} to {f(float(loss[-1]))}): a small "
-                 "gradient does not mean a good fit, so the rule measures the wrong thing"),
-        evidence={"quantity": rule["quantity"], "threshold": rule["threshold"], "criterion_drop": drop,
-                  "loss_change": change, "loss_at_half": float(loss[half]), "loss_last": float(loss[-1])},
+        message=(f"your loop stops when the {rule['quantity']} falls below {f(rule['threshold'])}; after step {step} the "
+                 f"loss changed by only {_format.percent(change)} ({f(float(loss[start]))} to {f(float(loss[-1]))}) while "
+                 f"the {rule['quantity']} fell {_format.ratio(drop)} (from {f(float(criterion[start]))} to "
+                 f"{f(float(criterion[-1]))}): a small gradient does not mean a good fit, so the rule measures the wrong thing"),
+        evidence={"quantity": rule["quantity"], "threshold": rule["threshold"], "levelled_off_at_step": step,
+                  "criterion_drop": drop, "loss_change": change, "loss_then": float(loss[start]), "loss_last": float(loss[-1])},
         suggestion="stop on the loss itself (a plateau over a window, or a validation loss), and compare it with the "
                    "constant baseline",
+    )
+
+
+def gradient_flow_finding(record: RunRecord) -> Any | None:
+    """Per-layer gradient norms, input side first, at the first and the last record, when each layer
+    back is more than ``FLOW_RATIO`` (3x) smaller than the next (weight matrices and bias vectors apart)."""
+    lines, evidence = [], {}
+    for label, ndim in (("weight matrices", 2), ("biases (one delta per unit)", 1)):
+        names = [n for n, shape in record.shapes.items() if len(shape) == ndim]
+        if len(names) < 2:
+            continue
+        for when, index in (("at the first record", 0), ("now", -1)):
+            norms = [float(record.grad_norms[n][index]) for n in names]
+            if not all(np.isfinite(norms)) or min(norms) <= 0:
+                continue
+            ratios = [norms[k + 1] / norms[k] for k in range(len(norms) - 1)]
+            if min(ratios) > FLOW_RATIO:
+                shown = ", ".join(f"{n} {_format.num(v)}" for n, v in zip(names, norms))
+                steps = ", ".join(_format.ratio(r) for r in ratios)
+                lines.append(f"{label} {when}: {shown} (each layer back {steps} smaller)")
+                evidence[f"{'weights' if ndim == 2 else 'biases'}_{'first' if index == 0 else 'last'}"] = dict(zip(names, norms))
+    if not lines:
+        return None
+    return _finding(
+        code="gradient_flow", severity="info",
+        message="gradients shrink layer by layer towards the input: " + "; ".join(lines),
+        evidence=evidence,
+        suggestion="sigmoid' <= 1/4 shrinks every layer's delta; ReLU-family hidden units or a careful initialisation keep them",
     )
 
 
@@ -206,6 +249,9 @@ def diagnose_probe(probe: Any, *, seed: int = 0, controls: bool = True) -> Any:
     stop = stop_rule_finding(record)
     if stop is not None and "loose_stopping_rule" not in codes:
         extra.append(stop)
+    flow = gradient_flow_finding(record)
+    if flow is not None:
+        extra.append(flow)
     control = comparable_network(probe, record, seed) if controls else None
     if control is not None:
         extra.append(_control_finding(control))
