@@ -100,7 +100,10 @@ def test_question_ds2_diagnosis_puts_no_signal_first(question_ds2):
     result = probe.diagnose(seed=0)
     assert result.codes[0] in ("no_better_than_baseline", "no_signal"), str(result)
     assert "loose_stopping_rule" in result.codes
-    assert "0.25" in str(result) or "0.24" in str(result) or "0.26" in str(result)
+    first = result.findings[0]
+    assert 0.2 < first.evidence["baseline_mae"] < 0.3 and "In mean absolute error" in first.message
+    losses = " ".join(f.message for f in result.findings)
+    assert "A correct network" in losses or "a correct" in losses  # the comparable network, by either side
 
 
 @needs_diagnose_record
@@ -128,7 +131,8 @@ def test_blog_diagnosis_shows_the_gradient_flow():
     assert "gradient_flow" in result.codes
     record = probe.to_record()
     first = [record.grad_norms[n][0] for n in ("W[1]", "W[5]")]
-    if first[0] / first[1] < diagnostics.VANISHING_RATIO:
+    limit = getattr(getattr(diagnostics, "findings", diagnostics), "VANISHING_RATIO", 1e-2)
+    if first[0] / first[1] < limit:
         assert "vanishing_gradient" in result.codes
 
 

@@ -53,12 +53,23 @@ def build_record(probe: Any) -> RunRecord:
     }
     if probe.gradient_check is not None and probe.gradient_check.update:
         config["lr"] = float(np.nanmedian(list(probe.gradient_check.update["lr"].values())))
+    config["n_steps"] = probe.n_calls
+    if rule is not None:
+        config["stop_reason"] = "loss_below" if rule["quantity"] == "loss" else "grad_norm_below"
+        config["stop"] = {"quantity": rule["quantity"], "threshold": rule["threshold"]}
+    snapshots = probe.snapshots()
+    optional = {  # fields of newer RunRecords (issue 18), passed only when this build has them
+        "weights": dict(zip(probe.layout.names, (a.copy() for a in probe.layout.split(snapshots[-1].weights)))) if snapshots else {},
+        "update_ratio_steps": 1,
+    }
+    known = {f.name for f in dataclasses.fields(RunRecord)}
     return RunRecord(
         steps=stats["steps"], loss=stats["loss"], grad_norms=stats["grad_norms"], update_ratios=stats["update_ratios"],
         weight_norms=stats["weight_norms"], shapes=dict(zip(probe.layout.names, probe.layout.shapes)),
         activation_stats=_evidence.activation_stats(probe, probe.activations, output),
         stop_criterion=None if rule is None else rule["values"], X=probe.X, y=probe.y, predictions=P, loss_name=name,
         task=_evidence.task(probe.y), gradient_check=probe.gradient_check, config=config, source="probe",
+        **{k: v for k, v in optional.items() if k in known},
     )
 
 
@@ -119,15 +130,16 @@ def comparable_network(probe: Any, record: RunRecord, seed: int = 0) -> dict[str
     shuffled = target[np.random.default_rng(seed).permutation(len(target))]
     real = _score(_train_control(sizes, X, target, kind, seed), y, record)
     fake = _score(_train_control(sizes, X, shuffled, kind, seed), y[np.random.default_rng(seed).permutation(len(y))], record)
-    yours = _score(record.predictions, record.y, record) if record.predictions is not None else float(record.loss[-1])
+    yours = _score(record.predictions, record.y, record) if record.predictions is not None else None
     if kind == "classification":
-        baseline = float(1 - np.max(np.unique(target if target.ndim == 1 else target.argmax(1), return_counts=True)[1]) / len(target))
+        labels = target.reshape(-1) if target.ndim == 1 or target.shape[1] == 1 else target.argmax(axis=1)
+        baseline = float(1 - np.max(np.unique(labels, return_counts=True)[1]) / len(labels))
         units = "error rate"
     else:
         baseline = _score(np.broadcast_to(np.median(y, axis=0) if record.loss_name in ("mae", "sae") else y.mean(axis=0), y.shape), y, record)
         units = _units(record)
     result = {"sizes": sizes, "how": how, "units": units, "yours": yours, "control": real, "shuffled": fake,
-              "baseline": baseline, "steps": CONTROL_STEPS, "rows": int(len(X)), "yours_known": record.predictions is not None or record.loss_name is not None}
+              "baseline": baseline, "steps": CONTROL_STEPS, "rows": int(len(X))}
     if kind == "regression" and record.predictions is not None:
         result["mae"] = float(np.mean(np.abs(record.predictions - record.y)))
         result["baseline_mae"] = float(np.mean(np.abs(record.y - np.median(record.y, axis=0))))
@@ -137,15 +149,18 @@ def comparable_network(probe: Any, record: RunRecord, seed: int = 0) -> dict[str
 def _control_finding(control: dict[str, Any]) -> Any:
     f = _format.num
     arch = "-".join(map(str, control["sizes"]))
+    yours = control["yours"]
+    mine = (f"yours is at {f(yours)}" if yours is not None else
+            "yours cannot be compared (record activations=[..., output] on the full X to compare)")
     message = (f"a correct {arch} network ({control['how']}; tanh, Adam, {control['steps']} full-batch steps) reaches "
-               f"{f(control['control'])} here in {control['units']}; yours is at {f(control['yours'])}; the same network on "
+               f"{f(control['control'])} here in {control['units']}; {mine}; the same network on "
                f"shuffled targets reaches {f(control['shuffled'])}; the best constant gets {f(control['baseline'])}")
     if "mae" in control:
         message += f" (MAE: yours {f(control['mae'])}, constant {f(control['baseline_mae'])})"
     if control["shuffled"] - control["control"] < 0.1 * control["baseline"]:
         message += (f". It fits shuffled targets as well as the real ones: with {control['rows']} rows a network this "
                     "size memorises noise, so this fit says nothing about a signal")
-    worse = control["yours"] > 2 * control["control"] and control["yours"] - control["control"] > 0.05 * control["baseline"]
+    worse = yours is not None and yours > 2 * control["control"] and yours - control["control"] > 0.05 * control["baseline"]
     return _finding(
         code="comparable_network", severity="warning" if worse else "info", message=message,
         evidence={k: v for k, v in control.items() if k != "sizes"} | {"architecture": arch},
@@ -223,13 +238,29 @@ def _gradient_finding(check: Any) -> Any | None:
         return _finding(code="gradient_scale", severity="info", message=check.headline,
                         evidence={"common_scale": check.common_scale, "step": check.step},
                         suggestion="none needed for correctness; the factor only rescales the learning rate")
-    worst = check.failing[-1]
+    wrong = [a for a in check.failing if not a.direction_ok]
+    worst = (wrong or check.failing)[-1]  # nearest the output: where the error enters
     return _finding(
         code="gradient_mismatch", severity="error", message=check.headline + ". " + worst.message,
         evidence={"step": check.step, "array": worst.name, "verdict": worst.verdict, "cosine": worst.cosine,
                   "rel_error": worst.rel_error, "scale": worst.scale, "failing": [a.name for a in check.failing]},
         suggestion=f"fix the gradient of {worst.name} first: everything downstream of a wrong gradient is a symptom",
     )
+
+
+def _add_mae(diagnosis: Any, record: RunRecord) -> None:
+    """Say the baseline comparison in mean absolute error too (the question's own metric)."""
+    if record.task != "regression" or record.predictions is None or record.y is None:
+        return
+    mae = float(np.mean(np.abs(record.predictions - record.y)))
+    baseline = float(np.mean(np.abs(record.y - np.median(record.y, axis=0))))
+    diagnosis.context.update({"mae": mae, "baseline_mae": baseline})
+    for finding in diagnosis.findings:
+        if finding.code in ("no_better_than_baseline", "no_signal"):
+            finding.message += (f" In mean absolute error: yours {_format.num(mae)}, the best constant (the median) "
+                                f"{_format.num(baseline)}.")
+            finding.evidence.update({"mae": mae, "baseline_mae": baseline})
+            return
 
 
 def diagnose_probe(probe: Any, *, seed: int = 0, controls: bool = True) -> Any:
@@ -252,10 +283,12 @@ def diagnose_probe(probe: Any, *, seed: int = 0, controls: bool = True) -> Any:
     flow = gradient_flow_finding(record)
     if flow is not None:
         extra.append(flow)
-    control = comparable_network(probe, record, seed) if controls else None
+    provided = any("control_loss" in f.evidence or "real_target_loss" in f.evidence for f in diagnosis.findings)
+    control = comparable_network(probe, record, seed) if controls and not provided else None
     if control is not None:
         extra.append(_control_finding(control))
-        diagnosis.context["comparable_network"] = control | {"sizes": control["sizes"]}
+        diagnosis.context["comparable_network"] = control
+    _add_mae(diagnosis, record)
     diagnosis.findings += extra
     diagnosis.context["probe"] = probe.describe()
     if first is not None and not isinstance(getattr(type(diagnosis), "headline", None), property):

@@ -119,8 +119,15 @@ class CheckReport:
 
     @property
     def failing(self) -> list[Any]:
-        """Arrays that are wrong: not exact, unless every array shares one scale (then none)."""
-        return [a for a in self.arrays if not a.passed] if self.common_scale is None else []
+        """Arrays that are wrong: those with a wrong direction; and, unless every array whose direction
+        is right shares one scale, those off the scale of the others."""
+        if self.common_scale is not None:
+            return []
+        right = [a for a in self.arrays if a.direction_ok]
+        scales = [1.0 if a.passed else a.scale for a in right]
+        if right and max(scales) <= min(scales) * (1 + 1e-3):
+            return [a for a in self.arrays if not a.direction_ok]
+        return [a for a in self.arrays if not a.passed]
 
     def get(self, name: str) -> Any:
         return next(a for a in self.arrays if a.name == name)
