@@ -13,7 +13,7 @@ def results():
 
 def test_registry_has_all_seven():
     assert list(REGISTRY) == ["tolerance-sweep", "stall", "seed-gradient-bug", "vanishing-gradient",
-                              "activation-race", "batch-mean-update", "xor"]
+                              "activation-race", "batch-mean-update", "xor", "your-own-code"]
     with pytest.raises(ValueError, match="unknown experiment 'nope'; expected one of: tolerance-sweep"):
         get("nope")
 

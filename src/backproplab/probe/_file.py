@@ -69,7 +69,7 @@ def save_probe(probe: Any, path: Any) -> str:
     for i, a in enumerate(probe.first_activations):
         arrays[f"first_act_{i}"] = a
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
     return _io.atomic_write(target, buffer.getvalue())
 
 

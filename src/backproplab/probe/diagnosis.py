@@ -58,7 +58,7 @@ def build_record(probe: Any) -> RunRecord:
         config["stop_reason"] = "loss_below" if rule["quantity"] == "loss" else "grad_norm_below"
         config["stop"] = {"quantity": rule["quantity"], "threshold": rule["threshold"]}
     snapshots = probe.snapshots()
-    optional = {  # fields of newer RunRecords (issue 18), passed only when this build has them
+    optional: dict[str, Any] = {  # fields of newer RunRecords (issue 18), passed only when this build has them
         "weights": dict(zip(probe.layout.names, (a.copy() for a in probe.layout.split(snapshots[-1].weights)))) if snapshots else {},
         "update_ratio_steps": 1,
     }
@@ -266,7 +266,7 @@ def _add_mae(diagnosis: Any, record: RunRecord) -> None:
 def diagnose_probe(probe: Any, *, seed: int = 0, controls: bool = True) -> Any:
     """``diagnostics.diagnose_record`` on the probe's RunRecord, with the probe's own findings added."""
     try:
-        from ..diagnostics import diagnose_record
+        from ..diagnostics import diagnose_record  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         raise RuntimeError("Probe.diagnose needs backproplab.diagnostics.diagnose_record, which this build lacks") from None
     record = build_record(probe)
