@@ -121,7 +121,9 @@ def test_a_transposed_weight_in_the_backward_pass_fails_the_layers_before_it():
     assert {a.name for a in check.failing} == {"W1", "b1"}, str(check)
     w1 = check.get("W1")
     assert w1.verdict == "wrong direction"
-    assert "transposed" in w1.message and "the error enters in the backward step into" in check.get("b1").message
+    assert "transposed weight" in w1.message
+    assert check.cause["mistake"] == "transposed"  # proved by rebuilding the net from the recorded arrays
+    assert "Cause (proved): the backward step into layer 1 (W1) multiplies by W2 where W2.T belongs" in check.headline
 
 
 def test_a_missing_sigmoid_derivative_is_named():
@@ -129,7 +131,16 @@ def test_a_missing_sigmoid_derivative_is_named():
     check = probe.check_gradient(loss_fn)
     assert {a.name for a in check.failing} == {"W1", "b1"}, str(check)
     assert check.get("W1").size_ratio > 1.3
-    assert "missing activation derivative" in check.get("W1").message
+    assert "proved: the activation derivative f'(Z) of layer 1 (W1) is missing" in check.get("W1").message
+
+
+@pytest.mark.parametrize("act", ["tanh", "sigmoid"])
+def test_the_cause_is_proved_only_for_the_mistake_made(act):
+    for bug, mistake in (("no_derivative", "missing_derivative"), ("transposed", "transposed")):
+        check = user_loop(bug, act=act)[0].check_gradient(user_loop(bug, act=act)[1])
+        assert check.cause is not None and check.cause["mistake"] == mistake, (bug, str(check))
+    assert user_loop(act=act)[0].check_gradient(user_loop(act=act)[1]).cause is None
+    assert user_loop("sum", act=act)[0].check_gradient(user_loop("sum", act=act)[1]).cause is None
 
 
 def test_a_wrong_bias_row_only_is_localised():
@@ -159,6 +170,7 @@ def test_a_gradient_taken_after_part_of_the_update_is_out_of_step():
     bad = check.failing
     assert bad and all(a.verdict == "out of step" for a in bad), str(check)
     assert "taken after the update" in str(check)
+    assert check.cause["mistake"] == "updated_weights" and "uses W3 after its update" in check.headline
 
 
 def test_bias_column_question_style_is_named_the_bias_row():

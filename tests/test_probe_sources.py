@@ -34,7 +34,8 @@ def test_question_ds1_hidden_weights_fail_in_direction_output_weights_pass_as_ha
     hidden, output = check.get("W[0]"), check.get("W[1]")
     assert hidden.verdict == "wrong direction" and not hidden.direction_ok
     assert hidden.rel_error > 0.9  # SEEDS: 0.95-0.995
-    assert "signature of a delta built from W[1]'s update" in hidden.message
+    assert check.cause["mistake"] == "update"  # proved: rebuilt from the recorded arrays
+    assert "uses the update of W[1] (-lr x its gradient) where W[1] belongs" in hidden.message
     assert output.direction_ok and output.scale == pytest.approx(0.5, rel=1e-6)
     assert "half the sum of squares" in output.message
     assert check.headline.startswith("gradient check FAILED")

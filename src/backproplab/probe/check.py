@@ -58,6 +58,7 @@ class ArrayCheck:
     cause: str = ""
     message: str = ""
     next_square: bool | None = None
+    checked: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def passed(self) -> bool:
@@ -185,7 +186,7 @@ def _check_array(k: int, ev: _Evaluator, ctx: _Context, indices: np.ndarray) -> 
     if verdict == "wrong for some entries only" and not ctx.all_entries and len(indices) < grad.size <= FULL_RECHECK:
         return _check_array(k, ev, ctx, np.arange(grad.size))  # localise on every entry
     check = ArrayCheck(name, shape, verdict, values["rel_error"], values["cosine"], values["scale"], values["size_ratio"],
-                       values["max_entry_error"], int(keep.sum()), int(kink.sum()))
+                       values["max_entry_error"], int(keep.sum()), int(kink.sum()), checked=(kept, n))
     errors = np.abs(a - n)
     for j in np.argsort(-errors)[:3]:
         if errors[j] > 0:
@@ -295,6 +296,30 @@ def _update_check(probe: Any, snapshot: Any) -> dict[str, Any] | None:
     return best
 
 
+def _prove_cause(probe: Any, checks: list[ArrayCheck], ctx: _Context, snapshot: Any, timing: str, lr: float | None,
+                 at: int | None) -> dict[str, Any] | None:
+    """Rebuild the network and find the named mistake that reproduces every recorded gradient."""
+    from ._hypotheses import explain
+
+    if all(c.direction_ok for c in checks) or any(c.checked is None or c.verdict == "non-finite" for c in checks):
+        return None
+    if at is not None and at != probe.snapshots()[-1].step:
+        return None  # the recorded activations belong to the last step only
+    weights = ctx.layout.split(snapshot.previous if timing == "before the update" else snapshot.weights)
+    numeric = [c.checked for c in checks if c.checked is not None]
+    try:
+        cause = explain([w.copy() for w in weights], ctx.grads, probe.X, probe.y, probe.activations, numeric, lr, ctx.layout.names)
+    except (ValueError, IndexError, FloatingPointError):
+        return None
+    if cause is not None:
+        proof = (f"proved: {cause['sentence']}; rebuilt from your recorded arrays ({cause['architecture']}, loss "
+                 f"{cause['loss']}), this one mistake reproduces every recorded gradient")
+        for check in checks:
+            if not check.direction_ok or check.verdict in ("nearly right", "out of step"):
+                check.cause = proof
+    return cause
+
+
 def check_recorded(probe: Any, loss_fn: Callable[[Any], Any], *, at: int | None = None, entries: int = 20,
                    all_entries: bool = False, seed: int = 0) -> CheckReport:
     """Check the gradients recorded by ``probe`` against finite differences of ``loss_fn``.
@@ -343,8 +368,9 @@ def check_recorded(probe: Any, loss_fn: Callable[[Any], Any], *, at: int | None 
     for k, check in enumerate(checks):
         later = [layout.shapes[j] for j in range(k + 1, len(checks)) if len(layout.shapes[j]) == 2]
         check.next_square = abs(later[0][0] - later[0][1]) <= 1 if later else None
+    cause = _prove_cause(probe, checks, ctx, snapshot, timing, lr, at)
     for index, check in enumerate(checks):
         check.message = array_message(check, checks[index + 1 :])
-    report = CheckReport(step=snapshot.step, arrays=checks, loss=ev_now.loss, timing=timing, update=update)
+    report = CheckReport(step=snapshot.step, arrays=checks, loss=ev_now.loss, timing=timing, update=update, cause=cause)
     report.headline = headline(report)
     return report

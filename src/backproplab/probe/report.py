@@ -53,6 +53,8 @@ def array_message(check: Any, later: list[Any]) -> str:
         return (f"{c.name}: FAILED, wrong sign: cosine {_format.num(c.cosine)}, scale {_format.num(c.scale)}{exact}: your "
                 "gradient points uphill, so the update climbs the loss")
     head = f"{c.name}: FAILED, {v}: cosine {_format.num(c.cosine)} with the true gradient, relative error {_format.num(c.rel_error)}"
+    if c.cause.startswith("proved:"):
+        return f"{head}, {_format.ratio(c.size_ratio)} its size; {c.cause}"
     if v in ("nearly right", "out of step"):
         return head + (f"; {c.cause}" if c.cause else "")
     sentence = f"{head}, {_format.ratio(c.size_ratio)} its size; {_wrong_direction_cause(c)}"
@@ -91,6 +93,7 @@ class CheckReport:
     update: dict[str, Any] | None = None
     headline: str = ""
     notes: list[str] = field(default_factory=list)
+    cause: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -139,7 +142,8 @@ class CheckReport:
                       "common_scale": self.common_scale, "headline": self.headline, "timing": self.timing,
                       "update": self.update, "arrays": [{k: getattr(a, k) for k in (
                           "name", "shape", "verdict", "rel_error", "cosine", "scale", "size_ratio", "max_entry_error",
-                          "n_checked", "n_kinks", "worst", "where", "cause", "message")} for a in self.arrays]})
+                          "n_checked", "n_kinks", "worst", "where", "cause", "message")} for a in self.arrays],
+                      "cause": self.cause})
 
     def __str__(self) -> str:
         lines = [self.headline] + [f"  {a.message}" for a in self.arrays]
@@ -169,6 +173,8 @@ def headline(report: CheckReport) -> str:
     passing = [f"{a.name} exact" for a in report.arrays if a.passed]
     parts += scaled
     text = f"gradient check FAILED {when}: " + "; ".join(parts) + (f"; {', '.join(passing)}" if passing else "")
+    if report.cause:
+        text += f". Cause (proved): {report.cause['sentence']}"
     update = report.update
     if update and all(np.isfinite(c) and c > 0.9999 for c in update["cosine"].values()):
         lr = float(np.nanmedian(list(update["lr"].values())))
