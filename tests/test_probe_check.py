@@ -228,3 +228,42 @@ def test_check_gradient_refuses_bad_calls():
         probe.check_gradient(lambda w: float("nan"))
     with pytest.raises(ValueError, match="modified the weights"):
         probe.check_gradient(lambda w: float(w[0].__iadd__(1).sum()))
+
+
+def column_vector_loop(bug=None, steps=3, seed=0):
+    """Column-vector convention: W (out, in), samples as columns, biases (out, 1)."""
+    rng = np.random.default_rng(seed)
+    X, y = rng.normal(size=(3, 16)), rng.normal(size=(1, 16))
+    W1, b1, W2, b2 = rng.normal(size=(4, 3)), np.zeros((4, 1)), rng.normal(size=(1, 4)), np.zeros((1, 1))
+    probe = bp.Probe()
+    for step in range(steps):
+        H = sigmoid(W1 @ X + b1)
+        out = W2 @ H + b2
+        d2 = (out - y) / 16
+        d1 = W2.T @ d2 if bug == "no_derivative" else W2.T @ d2 * H * (1 - H)
+        grads = [d1 @ X.T, d1.sum(1, keepdims=True), d2 @ H.T, d2.sum(1, keepdims=True)]
+        probe.record(step, loss=0.5 * np.mean((out - y) ** 2), weights=[W1, b1, W2, b2], grads=grads,
+                     activations=[H, out], X=X, y=y)
+        for w, g in zip((W1, b1, W2, b2), grads):
+            w -= 0.5 * g if bug != "ascent" else -0.5 * g
+
+    def loss(w):
+        return 0.5 * float(np.mean((w[2] @ sigmoid(w[0] @ X + w[1]) + w[3] - y) ** 2))
+
+    return probe, loss
+
+
+def test_column_vectors_are_read_and_a_missing_derivative_proved():
+    probe, loss = column_vector_loop()
+    assert "samples as columns" in probe.describe() and probe.X.shape == (16, 3)
+    assert probe.check_gradient(loss).passed
+    probe, loss = column_vector_loop("no_derivative")
+    check = probe.check_gradient(loss)
+    assert [a.name for a in check.failing] == ["W[0]", "W[1]"]
+    assert check.cause is not None and check.cause["mistake"] == "missing_derivative", str(check)
+
+
+def test_an_update_that_adds_the_gradient_is_said_to_climb():
+    probe, loss = column_vector_loop("ascent")
+    check = probe.check_gradient(loss)
+    assert check.passed and "ADDS your gradient" in str(check) and "climbs the loss" in str(check)

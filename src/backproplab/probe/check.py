@@ -290,7 +290,7 @@ def _update_check(probe: Any, snapshot: Any) -> dict[str, Any] | None:
             nd, ng = float(np.linalg.norm(d)), float(np.linalg.norm(g))
             cos[name] = float(-(d.ravel() @ g.ravel()) / (nd * ng)) if nd > 0 and ng > 0 else float("nan")
             lr[name] = float(-(d.ravel() @ g.ravel()) / ng**2) if ng > 0 else float("nan")
-        score = np.nanmean(list(cos.values())) if any(np.isfinite(list(cos.values()))) else -np.inf
+        score = abs(np.nanmean(list(cos.values()))) if any(np.isfinite(list(cos.values()))) else -np.inf
         if best is None or score > best["score"]:
             best = {"recorded": timing, "cosine": cos, "lr": lr, "score": float(score)}
     return best

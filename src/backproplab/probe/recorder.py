@@ -158,9 +158,13 @@ class Probe:
         if X is not None and self.X is None:
             self._set_data(X, y)
         row = self._n
-        np.concatenate(weights if weights.__class__ is list else self._weights_of(weights, model), axis=None, out=self._W[row])
-        if self.has_grads:
-            np.concatenate(grads if grads.__class__ is list else self._grads_of(grads, model), axis=None, out=self._G[row])
+        if weights.__class__ is not list:
+            weights = list(self._weights_of(weights, model))
+        if self.has_grads:  # one copy into one row: weights then gradients
+            np.concatenate(weights + (grads if grads.__class__ is list else list(self._grads_of(grads, model))),
+                           axis=None, out=self._B[row])
+        else:
+            np.concatenate(weights, axis=None, out=self._W[row])
         if self.every > 1 and self._prev_call != call - 1:
             self._P[row] = np.nan
         self._steps[row] = step
@@ -227,9 +231,9 @@ class Probe:
     def _allocate(self) -> None:
         assert self.layout is not None
         total = self.layout.total
-        self._W = np.empty((self.CHUNK, total))
         grads = self._grad_layout if self._grad_layout is not None else self.layout
-        self._G = np.full((self.CHUNK, grads.total), np.nan)
+        self._B = np.full((self.CHUNK, total + grads.total), np.nan)
+        self._W, self._G = self._B[:, :total], self._B[:, total:]
         self._goffsets = grads.offsets
         # a broadcast gradient stands for every entry it is broadcast to: its norm counts each that often
         self._grad_repeat = np.sqrt(np.array(self.layout.sizes, dtype=float) / np.array(grads.sizes, dtype=float))
@@ -248,6 +252,13 @@ class Probe:
             self.X = self.X[:, None]
         if y is not None:
             self.y = np.array(y, dtype=np.float64, copy=True)
+            rows = self.y.shape[0] if self.y.ndim else 0
+            if self.X.shape[0] != rows and self.y.ndim == 2 and self.X.shape[1] == self.y.shape[1]:
+                self.X, self.y = self.X.T.copy(), self.y.T.copy()  # column-vector convention: samples are columns
+                self.notes.append(f"X and y hold samples as columns; read as X {self.X.shape}, y {self.y.shape}")
+            elif self.X.shape[0] != rows and self.X.shape[1] == rows:
+                self.X = self.X.T.copy()
+                self.notes.append(f"X holds samples as columns; read as X {self.X.shape}")
 
     def _keep_activations(self, activations: Any) -> None:
         arrays, names, _ = collect("activations", activations, "A")
