@@ -39,7 +39,7 @@ def test_every_command_has_help_with_an_example(capsys, command):
 
 def test_experiment_list_and_run_json(capsys, tmp_path):
     code, out, _ = run(capsys, "experiment", "list", "--json")
-    assert code == 0 and len(json.loads(out)) == 7
+    assert code == 0 and len(json.loads(out)) == 8  # seven reproductions and your-own-code
     report = tmp_path / "xor.html"
     code, out, _ = run(capsys, "experiment", "run", "xor", "--quick", "--json", "--seed", "3", "--report", report)
     data = json.loads(out)

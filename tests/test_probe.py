@@ -101,6 +101,11 @@ def test_bad_records_name_the_argument():
         bp.Probe().record(0, weights=[np.ones(2)], grads=[np.ones(3)])
     with pytest.raises(TypeError, match="weights must be a list or dict"):
         bp.Probe().record(0, weights="W")
+    probe = bp.Probe()
+    probe.record(0, loss=np.array([0.5]), weights=[np.ones(2)], grads=[np.ones(2)])
+    assert probe.statistics()["loss"][0] == 0.5
+    with pytest.raises(ValueError, match=r"loss must be one number, got an array of shape \(3,\)"):
+        probe.record(1, loss=np.ones(3), weights=[np.ones(2)], grads=[np.ones(2)])
     with pytest.raises(ValueError, match="every must be an integer >= 1"):
         bp.Probe(every=0)
     with pytest.raises(TypeError, match="sink must have an on_probe_record"):

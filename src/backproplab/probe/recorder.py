@@ -36,6 +36,17 @@ class Snapshot:
         self.step, self.weights, self.grads, self.previous = step, weights, grads, previous
 
 
+_SCALARS = (float, int, np.float64, np.float32)
+
+
+def _scalar(loss: Any) -> float:
+    """The loss as one float (a 0-d or one-element array is accepted)."""
+    array = np.asarray(loss, dtype=np.float64)
+    if array.size != 1:
+        raise ValueError(f"loss must be one number, got an array of shape {array.shape}")
+    return float(array.reshape(-1)[0])
+
+
 def _segment_norms(rows: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return np.sqrt(np.add.reduceat(rows * rows, offsets, axis=1))
 
@@ -168,7 +179,7 @@ class Probe:
         if self.every > 1 and self._prev_call != call - 1:
             self._P[row] = np.nan
         self._steps[row] = step
-        self._loss[row] = math.nan if loss is None else loss
+        self._loss[row] = math.nan if loss is None else loss if loss.__class__ in _SCALARS else _scalar(loss)
         if activations is not None:
             self._activation_source = activations  # read (and copied) only when needed
             if not self.first_activations:
