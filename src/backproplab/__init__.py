@@ -16,6 +16,7 @@ from .monitor import GradientFlow
 from .network import Network
 from .optimizers import SGD, Adam, Optimizer, RMSProp
 from .persistence import ModelFileError, load, save
+from .probe import Probe
 from .training import Callback, ConvergenceWarning, DivergenceWarning, History, Stop
 
 try:
@@ -47,6 +48,7 @@ __all__ = [
     "Network",
     "Optimizer",
     "Parameter",
+    "Probe",
     "RMSProp",
     "ReLU",
     "SGD",

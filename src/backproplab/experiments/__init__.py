@@ -17,6 +17,7 @@ from . import (
     tolerance_sweep,
     vanishing_gradient,
     xor,
+    your_own_code,
 )
 from .base import Experiment, ExperimentResult, format_table
 
@@ -33,6 +34,7 @@ REGISTRY: dict[str, Experiment] = {
         Experiment("batch-mean-update", "the blog's delta-of-means update: convergence and cosine along its path", batch_mean_update.run),
         Experiment("blog-time", "the blog's 1037 s as steps x per-step cost, both measured here", blog_time.run),
         Experiment("xor", "the blog appendix's XOR network as written, and our defaults", xor.run),
+        Experiment("your-own-code", "bp.Probe on the sources' own hand-written loops: the proof and the cause", your_own_code.run),
     )
 }
 # further experiments register below, one line each (REGISTRY[e.name] = e)
