@@ -8,12 +8,14 @@ reads them as plain models.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
 import os
 import stat
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import numpy as np
@@ -93,6 +95,39 @@ def _model_header(net: Network) -> dict[str, Any]:
     }
 
 
+_CHECKPOINT_METADATA: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("checkpoint_metadata", default=None)
+
+
+@contextlib.contextmanager
+def checkpoint_metadata(**fields: Any) -> Iterator[None]:
+    """Add JSON-able ``fields`` to every checkpoint written inside the block (the CLI stores the
+    training data's fingerprint, so that ``--resume`` can refuse a different data file)."""
+    token = _CHECKPOINT_METADATA.set({**(_CHECKPOINT_METADATA.get() or {}), **fields})
+    try:
+        yield
+    finally:
+        _CHECKPOINT_METADATA.reset(token)
+
+
+def read_checkpoint_info(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``checkpoint`` part of a checkpoint's header (counters, optimizer, metadata), read with
+    the same checks as :func:`load` but without reading any array."""
+    path = os.fspath(path)
+    with _open_regular(path) as handle:
+        try:
+            with zipfile.ZipFile(handle) as archive:
+                header = _read_header(path, archive)
+        except ModelFileError:
+            raise
+        except Exception as error:
+            raise _fail(path, f"not a backproplab model ({type(error).__name__}: {error})") from None
+    checkpoint = header.get("checkpoint")
+    if not isinstance(checkpoint, dict):
+        raise _fail(path, "it is a model file, not a checkpoint")
+    _checkpoint_counters(path, checkpoint, int(checkpoint.get("n_weights", -1)) if isinstance(checkpoint.get("n_weights"), int) else -1)
+    return checkpoint
+
+
 def save_checkpoint(
     path: str | os.PathLike[str], net: Network, optimizer: Optimizer, state: dict[str, Any]
 ) -> None:
@@ -105,6 +140,7 @@ def save_checkpoint(
         "t": optimizer.t,
         "n_weights": len(weights),
         "state": state,
+        **(_CHECKPOINT_METADATA.get() or {}),
     }
     _write(path, header, weights + [a.copy() for a in opt_state])
 
