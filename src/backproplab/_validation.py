@@ -348,12 +348,4 @@ def check_estimator_params(params: dict[str, Any]) -> None:
         value = check_real(name, params[name], minimum=low, strict=strict, maximum=high)
         if high is not None and strict_high and value >= high:
             raise ValueError(f"{name} must be < {high}, got {params[name]!r}")
-    sizes = params.get("hidden_layer_sizes", ())
-    if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
-        sizes = [sizes]
-    check_sizes("hidden_layer_sizes", list(sizes) if isinstance(sizes, tuple) else sizes, minimum_length=0)
-    batch = params.get("batch_size", "auto")
-    if batch != "auto":
-        if isinstance(batch, bool) or not isinstance(batch, numbers.Integral):
-            raise TypeError(f"batch_size must be 'auto' or an integer, got {batch!r} ({type(batch).__name__})")
-        check_int("batch_size", batch, minimum=1)
+    # hidden_layer_sizes and batch_size are checked by the estimator itself, by those names
