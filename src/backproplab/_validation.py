@@ -301,7 +301,7 @@ def check_finite_arrays(name: str, arrays: Sequence[Any]) -> None:
         array = np.asarray(array)
         if array.dtype.kind in "fc" and array.size and not _all_finite(array):
             position = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-            raise ValueError(f"{name}[{index}] holds {array[position]!r} at entry {position}; weights must be finite")
+            raise ValueError(f"{name}[{index}] holds {array[position].item()!r} at entry {position}; weights must be finite")
 
 
 def plain(value: Any, nonfinite_as_none: bool = True) -> Any:

@@ -275,7 +275,8 @@ def _check_paths(args: argparse.Namespace) -> None:
     """Check every output path before any work starts, refuse special files as inputs, and refuse
     an output that is an input or another output (``--resume`` may be the ``--checkpoint``)."""
     command = getattr(args, "command", "")
-    inputs = [(_option(d), getattr(args, d, None)) for d in INPUT_FILES.get(command, ())]
+    inputs = [("--model" if (command, d) == ("doctor", "model") else _option(d), getattr(args, d, None))
+              for d in INPUT_FILES.get(command, ())]
     outputs = [(_option(d), getattr(args, d, None)) for d in OUTPUT_FILES.get(command, ())]
     for argument, path in inputs:
         dest = argument.lower().lstrip("-")
