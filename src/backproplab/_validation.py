@@ -349,3 +349,23 @@ def check_estimator_params(params: dict[str, Any]) -> None:
         if high is not None and strict_high and value >= high:
             raise ValueError(f"{name} must be < {high}, got {params[name]!r}")
     # hidden_layer_sizes and batch_size are checked by the estimator itself, by those names
+
+
+CALLBACK_HOOKS = ("on_train_begin", "on_step_end", "on_epoch_end", "on_train_end")
+
+
+def check_callbacks(name: str, callbacks: Any) -> list[Any]:
+    """A list of objects with the four Callback hooks (a single callback is accepted as one)."""
+    if callbacks is None:
+        return []
+    if any(hasattr(callbacks, hook) for hook in CALLBACK_HOOKS):
+        callbacks = [callbacks]
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+        raise TypeError(f"{name} must be a list of backproplab.Callback objects, got {type(callbacks).__name__}")
+    callbacks = list(callbacks)
+    for index, callback in enumerate(callbacks):
+        missing = [hook for hook in CALLBACK_HOOKS if not callable(getattr(callback, hook, None))]
+        if missing:
+            raise TypeError(f"{name}[{index}] is {type(callback).__name__}, which lacks {', '.join(missing)}; "
+                            "subclass backproplab.Callback")
+    return callbacks

@@ -280,10 +280,10 @@ def _check_paths(args: argparse.Namespace) -> None:
     outputs = [(_option(d), getattr(args, d, None)) for d in OUTPUT_FILES.get(command, ())]
     for argument, path in inputs:
         dest = argument.lower().lstrip("-")
-        if path and (dest in DATA_FILES or (dest == "model_or_data" and not str(path).endswith(".npz"))):
+        if path is not None and (dest in DATA_FILES or (dest == "model_or_data" and not str(path).endswith(".npz"))):
             _io.check_regular_file(path, "data file" if dest == "data" else f"{argument}")
     for argument, path in outputs:
-        if path:
+        if path is not None:  # also "": an empty --save must not silently save nothing
             _io.check_output_path(path, argument)
     for dest in OUTPUT_FOLDERS.get(command, ()):
         _check_output_folder(getattr(args, dest, None), _option(dest))
@@ -293,8 +293,10 @@ def _check_paths(args: argparse.Namespace) -> None:
 
 
 def _check_output_folder(path: str | None, argument: str) -> None:
-    if not path:
+    if path is None:
         return
+    if not path:
+        raise ValueError(f"{argument} is empty; expected a folder path")
     existing = os.path.abspath(path)
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)

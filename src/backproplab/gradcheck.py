@@ -217,8 +217,13 @@ def _compare(
     kinks: list[tuple[int, tuple[int, ...]]] = []
     base_loss = float(loss_at())
     grads = []
+    if not params:
+        raise ValueError("params is empty; there is nothing to check")
     for p_index, (param, grad, name) in enumerate(zip(params, analytic, names)):
-        grad = np.asarray(grad, dtype=np.float64)
+        try:
+            grad = np.asarray(grad, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"gradient {p_index} ({name}) is not a numeric array: {error}") from None
         if grad.shape != param.shape:
             raise ValueError(f"gradient {p_index} ({name}) has shape {grad.shape}, the parameter has {param.shape}")
         if not np.shares_memory(param.reshape(-1), param):
@@ -352,6 +357,9 @@ def check_gradient(
     names = list(names) if names is not None else [f"p{i}" for i in range(len(work))]
 
     def loss_at() -> float:
-        return float(loss_fn(work))
+        value = loss_fn(work)
+        if np.ndim(value) != 0 and np.size(value) != 1:
+            raise TypeError(f"loss_fn must return a number, got an array of shape {np.shape(value)}")
+        return float(np.asarray(value).reshape(()))
 
     return _compare(loss_at, analytic, work, names, eps, rtol, floor, max_entries, np.random.default_rng(seed))

@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import hashlib
 import json
+import math
 import os
 import stat
 import zipfile
@@ -74,8 +75,17 @@ def _write(path: str | os.PathLike[str], header: dict[str, Any], arrays: list[np
         raise OSError(f"cannot save to {path!r}: {reason}; any existing file there is unchanged") from None
 
 
+def _check_path(path: Any) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str or os.PathLike), got {path!r} ({type(path).__name__})")
+    return os.fspath(path)
+
+
 def save(net: Network, path: str | os.PathLike[str]) -> None:
     """Write ``net`` to ``path`` atomically; a failure leaves any existing file there unchanged."""
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a backproplab Network, got {type(net).__name__}")
+    _check_path(path)
     _write(path, _model_header(net), net.get_weights())
 
 
@@ -210,7 +220,7 @@ def _member_plan(path: str, archive: zipfile.ZipFile, header: dict[str, Any], fi
     is_checkpoint = "checkpoint" in header
     if count < len(shapes) or (count > len(shapes) and not is_checkpoint) or count > 4 * len(shapes) + 4:
         raise _fail(path, f"it holds {count} arrays but the architecture needs {len(shapes)}")
-    n_params = sum(int(np.prod(s)) for s in shapes)
+    n_params = sum(math.prod(s) for s in shapes)
     if sum(info.compress_size for info in infos.values()) > file_size:
         raise _fail(path, f"its zip directory declares more data than the file's {file_size} bytes (truncated or crafted)")
     for index, name in enumerate(names):
@@ -219,7 +229,7 @@ def _member_plan(path: str, archive: zipfile.ZipFile, header: dict[str, Any], fi
             raise _fail(path, f"member {name} is stored uncompressed but declares {info.file_size} bytes in "
                               f"{info.compress_size} (crafted)")
         # an optimizer's state array is at most as large as all parameters together
-        elements = int(np.prod(shapes[index])) if index < len(shapes) else n_params
+        elements = math.prod(shapes[index]) if index < len(shapes) else n_params
         limit = elements * 8 + MAX_NPY_HEADER
         if info.file_size > limit:
             raise _fail(path, f"member {name} declares {info.file_size} bytes, but the header's shapes "
@@ -311,7 +321,7 @@ def _read_arrays(path: str, archive: zipfile.ZipFile, header: dict[str, Any]) ->
     dtype = header["network"].get("dtype")
     if dtype not in ("float64", "float32"):
         raise _fail(path, f"unsupported dtype {dtype!r}")
-    n_params = sum(int(np.prod(s)) for s in shapes)
+    n_params = sum(math.prod(s) for s in shapes)
     arrays = []
     file_size = os.fstat(archive.fp.fileno()).st_size if archive.fp is not None else 0
     for index, info in enumerate(_member_plan(path, archive, header, file_size)):
@@ -374,7 +384,7 @@ def load(path: str | os.PathLike[str]) -> Network:
     Before any array is allocated, the zip directory's member sizes and each member's ``.npy``
     header are checked against the shapes the JSON header declares; the network is then built
     around the stored arrays."""
-    path = os.fspath(path)
+    path = _check_path(path)
     header, arrays = _read(path)
     n_weights = len(_expected_shapes(path, header["network"]))
     _check_finite(path, arrays[:n_weights])
@@ -410,7 +420,7 @@ def _checkpoint_counters(path: str, checkpoint: Any, n_weights: int) -> dict[str
 def load_checkpoint(path: str | os.PathLike[str], net: Network, optimizer: Optimizer) -> dict[str, Any]:
     """Copy a checkpoint's weights into ``net`` and its state into ``optimizer`` (already bound to
     ``net``); return the run's counters."""
-    path = os.fspath(path)
+    path = _check_path(path)
     header, arrays = _read(path)
     checkpoint: Any = header.get("checkpoint")
     if header["network"].get("layers") != net.spec()["layers"]:
