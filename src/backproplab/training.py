@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _fastnp, _kernels, _threads, activations, optimizers
 from . import metrics as metric_module
-from ._validation import check_int, check_real, check_rng_seed, choose
+from ._validation import check_callbacks, check_int, check_names, check_real, check_rng_seed, choose
 from .history import STOP_REASONS, Callback, ConvergenceWarning, DivergenceWarning, History, Stop, _overrides
 from .layers import Dense
 
@@ -135,11 +135,10 @@ def fit(
     else:
         opt = optimizers.get(optimizer, check_real("lr", lr, minimum=0.0, allow_none=True))
     sched = optimizers.get_schedule(schedule)
-    for name in metrics:
-        metric_module.get(name)
+    metrics = check_names("metrics", metrics, metric_module.METRICS)
     if monitor is not None and not (hasattr(monitor, "every") and hasattr(monitor, "record")):
         raise TypeError("monitor must have an `every` attribute and a record(step, net, previous, lr) method")
-    callbacks = list(callbacks)
+    callbacks = check_callbacks("callbacks", callbacks)
 
     X, y = net.check_Xy(X, y)
     rng = check_rng_seed("seed", seed)
