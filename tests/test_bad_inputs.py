@@ -253,6 +253,18 @@ LIBRARY_CASES = [
     (lambda: NET.fit(X, Y, seed=-3), ValueError, r"seed must be None, a non-negative integer or a numpy Generator, got -3"),
     (lambda: NET.fit(X, Y, seed=0.5), TypeError, r"seed must be None, a non-negative integer or a numpy Generator, got 0.5"),
     (lambda: NET.fit(X, Y, resume="/nonexistent/ckpt.npz"), FileNotFoundError, r"cannot load '/nonexistent/ckpt.npz': no such file"),
+    (lambda: NET.fit(X, Y, callbacks=[3]), TypeError, r"callbacks\[0\] is int, which lacks on_train_begin"),
+    (lambda: NET.fit(X, Y, callbacks="cb"), TypeError, r"callbacks must be a list of backproplab.Callback objects, got str"),
+    (lambda: bp.save("not a network", "m.npz"), TypeError, r"net must be a backproplab Network, got str"),
+    (lambda: bp.save(NET, 3), TypeError, r"path must be a file path \(str or os.PathLike\), got 3 \(int\)"),
+    (lambda: bp.load(None), TypeError, r"path must be a file path \(str or os.PathLike\), got None"),
+    (lambda: bp.check_gradient(lambda p: 0.0, lambda p: [], []), ValueError, r"params is empty; there is nothing to check"),
+    (lambda: bp.check_gradient(lambda p: float(p[0] @ p[0]), lambda p: [None], [np.ones(2)]), ValueError,
+     r"gradient 0 \(p0\) has shape \(\), the parameter has \(2,\)"),
+    (lambda: bp.check_gradient(lambda p: float(p[0] @ p[0]), lambda p: [["a", "b"]], [np.ones(2)]), TypeError,
+     r"gradient 0 \(p0\) is not a numeric array"),
+    (lambda: bp.check_gradient(lambda p: p[0] * 2, lambda p: [2 * p[0]], [np.ones(2)]), TypeError,
+     r"loss_fn must return a number, got an array of shape \(2,\)"),
     # ---- targets
     (lambda: CE.fit(X, [0, 1, 2, 3, 1]), ValueError, r"loss 'cross_entropy' needs class indices in 0..2 for 3 outputs; y has values from 0 to 3"),
     (lambda: CE.fit(X, [0, 1, 2, 1.5, 1]), ValueError, r"needs class indices in 0..2"),
@@ -912,6 +924,9 @@ def outputs_of(d):
 # an output that may not be written: (args, message); nothing in the folder may change
 CLI_PATH_CASES = [
     (TRAIN + ["--save", "{d}/no/such/dir/m.npz"], "--save '{d}/no/such/dir/m.npz': folder '{d}/no/such/dir' does not exist"),
+    (TRAIN + ["--save", ""], "--save is empty; expected a file path"),
+    (["predict", "{d}/model.npz", "{d}/good.csv", "--target", "y", "--out", ""], "--out is empty"),
+    (["demo", "--quick", "--out", ""], "--out is empty; expected a folder path"),
     (TRAIN + ["--save", "{d}/folder"], "--save '{d}/folder' is a directory"),
     (TRAIN + ["--report", "{d}/nodir/r.html"], "--report '{d}/nodir/r.html': folder '{d}/nodir' does not exist"),
     (TRAIN + ["--checkpoint", "{d}/nodir/c.npz"], "--checkpoint '{d}/nodir/c.npz': folder"),
