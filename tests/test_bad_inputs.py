@@ -396,7 +396,6 @@ ESTIMATOR_CASES = [
 
 
 class TestEstimators:
-    sklearn = pytest.importorskip("sklearn")
 
     @pytest.mark.parametrize("params,exception,message", ESTIMATOR_CASES, ids=ids(ESTIMATOR_CASES))
     def test_the_helper_names_the_estimators_own_parameters(self, params, exception, message):
