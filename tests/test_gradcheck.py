@@ -57,3 +57,130 @@ def test_gradcheck_samples_entries_when_asked(rng):
     result = bp.gradcheck(net, rng.normal(size=(5, 20)), rng.integers(0, 2, 5), max_entries=10)
     assert result.passed
     assert max(p.n_checked + p.n_kinks for p in result.params) == 10
+
+
+# ---------------------------------------------------------------------- non-finite values fail, always
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+finite = st.floats(-3, 3, allow_nan=False, allow_infinity=False)
+points = hnp.arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 4)), elements=finite)
+bad_values = st.sampled_from([np.nan, np.inf, -np.inf])
+
+
+def quartic():
+    """L(w) = sum(w^2) + 0.1 sum(w^4): smooth, gradient 2w + 0.4 w^3."""
+    return (lambda p: float(np.sum(p[0] ** 2) + 0.1 * np.sum(p[0] ** 4))), (lambda p: [2 * p[0] + 0.4 * p[0] ** 3])
+
+
+@given(point=points, data=st.data())
+def test_check_gradient_fails_on_any_nonfinite_analytic_entry(point, data):
+    loss_fn, grad_fn = quartic()
+    index = data.draw(st.tuples(st.integers(0, point.shape[0] - 1), st.integers(0, point.shape[1] - 1)))
+    value = data.draw(bad_values)
+
+    def broken(p):
+        g = grad_fn(p)[0]
+        g[index] = value
+        return [g]
+
+    assert bp.check_gradient(loss_fn, grad_fn, [point]).passed
+    for max_entries in (None, 1):  # sampling must never skip the bad entry
+        result = bp.check_gradient(loss_fn, broken, [point], max_entries=max_entries, names=["W"])
+        assert not result.passed
+        assert result.max_rel_error == np.inf
+        assert f"analytic gradient of W is {value} at entry {index}" in result.problems[0]
+        assert f"entry {index}" in str(result)
+
+
+@given(point=points, data=st.data())
+def test_check_gradient_fails_whenever_an_entry_is_off_by_more_than_rtol(point, data):
+    loss_fn, grad_fn = quartic()
+    index = data.draw(st.tuples(st.integers(0, point.shape[0] - 1), st.integers(0, point.shape[1] - 1)))
+    size = data.draw(st.floats(1e-3, 1e3)) * data.draw(st.sampled_from([-1.0, 1.0]))
+
+    def off(p):
+        g = grad_fn(p)[0]
+        g[index] += size * max(abs(g[index]), 1.0)  # relative error >= size / (1 + size) >= 1e-3
+        return [g]
+
+    result = bp.check_gradient(loss_fn, off, [point])
+    assert not result.passed
+    assert result.params[0].worst_index == index
+    assert result.max_rel_error > 1e-5
+
+
+@given(point=points, bad=bad_values)
+def test_check_gradient_fails_on_a_nonfinite_loss(point, bad):
+    _, grad_fn = quartic()
+    result = bp.check_gradient(lambda p: float(bad), grad_fn, [point])
+    assert not result.passed and "the loss is" in result.problems[0]
+
+
+def test_check_gradient_fails_when_the_loss_is_nonfinite_only_near_the_point():
+    def loss_fn(p):  # log is -inf / NaN left of 1e-5
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return float(np.log(p[0][0] - 1e-5) + p[0] @ p[0])
+
+    def grad_fn(p):
+        g = 2 * p[0]
+        g[0] += 1 / (p[0][0] - 1e-5)
+        return [g]
+
+    result = bp.check_gradient(loss_fn, grad_fn, [np.array([1.5e-4, 1.0])])
+    assert not result.passed
+    assert "numerical gradient of p0" in result.problems[0] and "entry (0,)" in result.problems[0]
+
+
+def test_the_issue_example_fails():
+    result = bp.check_gradient(lambda p: float(p[0] @ p[0]), lambda p: [p[0] * np.nan], [np.ones(3)])
+    assert not result.passed and result.max_rel_error == np.inf
+    assert result.to_dict()["max_rel_error"] is None  # JSON has no inf; the problem says what happened
+
+
+def _corrupting(net, param_index, entry, change):
+    """Make ``net.forward_backward`` (the analytic side of gradcheck) return a corrupted gradient entry."""
+    original = net.forward_backward
+
+    def forward_backward(X, y):
+        loss = original(X, y)
+        grad = net.parameter_objects()[param_index].grad
+        grad[entry] = change(grad[entry])
+        return loss
+
+    net.forward_backward = forward_backward
+
+
+@given(seed=st.integers(0, 2**16), data=st.data())
+def test_gradcheck_fails_whenever_any_analytic_entry_is_broken(seed, data):
+    rng = np.random.default_rng(seed)
+    net = bp.Network.mlp([3, 4, 2], hidden="tanh", loss="mse", seed=seed)
+    X, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    assert bp.gradcheck(net, X, y).passed
+    param_index = data.draw(st.integers(0, 3))
+    shape = net.parameters()[param_index].shape
+    entry = tuple(data.draw(st.integers(0, n - 1)) for n in shape)
+    if data.draw(st.booleans()):
+        bad = data.draw(bad_values)
+        _corrupting(net, param_index, entry, lambda g: bad)
+        result = bp.gradcheck(net, X, y, max_entries=1)
+        name = result.params[param_index].name
+        assert f"analytic gradient of {name} is {bad} at entry {entry}" in result.params[param_index].problem
+    else:
+        size = data.draw(st.floats(1e-3, 1e3)) * data.draw(st.sampled_from([-1.0, 1.0]))
+        _corrupting(net, param_index, entry, lambda g: g + size * max(abs(g), 1.0))
+        result = bp.gradcheck(net, X, y)
+        assert result.params[param_index].worst_index == entry
+    assert not result.passed
+    assert not result.params[param_index].passed
+
+
+def test_gradcheck_lists_the_kinks_it_skipped():
+    net = bp.Network([bp.Dense(1, 1, rng=0), bp.ReLU(), bp.Dense(1, 1, rng=1)], loss="mse")
+    W, b, _, _ = net.parameters()
+    W[:] = 1.0
+    b[:] = -2.0
+    result = bp.gradcheck(net, np.array([[2.0], [3.0]]), np.array([1.0, 0.0]))
+    assert len(result.kinks) == sum(p.n_kinks for p in result.params) >= 1
+    assert all(0 <= index < 4 for index, _ in result.kinks)

@@ -8,6 +8,7 @@ destroys an existing file, an output path is checked before any work starts, and
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -36,6 +37,8 @@ def open_atomic(path: PathLike, mode: str = "wb", *, encoding: str | None = None
     """
     target = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(target))
+    if os.path.isdir(target):  # refused before anything is written (os.replace would fail at the end)
+        raise IsADirectoryError(errno.EISDIR, f"cannot write {target}: it is a directory")
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
     except OSError as error:
@@ -53,6 +56,7 @@ def open_atomic(path: PathLike, mode: str = "wb", *, encoding: str | None = None
             os.fsync(handle.fileno())
         os.replace(tmp, target)
         tmp = ""
+        _fsync_folder(folder)
     except OSError as error:
         raise OSError(error.errno, f"cannot write {target}: {error.strerror}") from None
     finally:
@@ -61,6 +65,20 @@ def open_atomic(path: PathLike, mode: str = "wb", *, encoding: str | None = None
         if tmp:
             with contextlib.suppress(OSError):
                 os.remove(tmp)
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make the rename itself durable (best effort: not every platform can open a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def atomic_write(path: PathLike, data: bytes | str | Callable[[IO[Any]], None], *, encoding: str = "utf-8") -> str:

@@ -7,16 +7,21 @@ traceback). Results go to stdout, as text or, with ``--json``, as one JSON objec
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import math
 import os
+import signal
 import sys
 import textwrap
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import numpy as np
 
-from . import __version__
+from . import __version__, _io
+from ._validation import check_int, check_parameter_memory, check_real, plain
 from .datasets import DatasetError, load_dataset
 from .persistence import ModelFileError
 
@@ -40,8 +45,26 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def _nonfinite_paths(value: Any, path: str = "") -> list[str]:
+    """Where (as ``a.b[2]`` paths) ``value`` holds NaN or an infinity."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _nonfinite_paths(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, (list, tuple)):
+        return [p for i, v in enumerate(value) for p in _nonfinite_paths(v, f"{path}[{i}]")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{path} ({value})"]
+    return []
+
+
 def emit_json(data: Any) -> None:
-    print(json.dumps(data, indent=1, default=_json_default))
+    """Print one JSON object. JSON has no Infinity or NaN: such values become null, and a
+    ``non_finite`` list says which they were."""
+    data = plain(data, nonfinite_as_none=False)
+    bad = _nonfinite_paths(data)
+    data = plain(data)
+    if bad and isinstance(data, dict):
+        data["non_finite"] = [f"{where} is not a finite number; shown as null" for where in bad[:50]]
+    print(json.dumps(data, indent=1, default=_json_default, allow_nan=False))
 
 
 def _common(parser: argparse.ArgumentParser, seed: bool = True, as_json: bool = True) -> None:
@@ -63,8 +86,17 @@ def _sub(subparsers: Any, name: str, help_text: str, example: str) -> argparse.A
 
 
 def _int_list(text: str) -> list[int]:
+    """Hidden layer sizes ``8,8``; ``none`` for no hidden layer. Empty entries (``3,,4``, ``""``) are
+    refused rather than dropped, so a typo never silently changes the architecture."""
+    if text.strip().lower() == "none":
+        return []
+    parts = [part.strip() for part in text.split(",")]
+    if not text.strip() or any(not part for part in parts):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers like 8,8 (or none for no hidden layer), got {text!r}"
+        )
     try:
-        values = [int(part) for part in text.split(",") if part.strip()]
+        values = [int(part) for part in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers like 8,8, got {text!r}") from None
     if any(v < 1 for v in values):
@@ -105,6 +137,7 @@ def _build_network(args: argparse.Namespace, X: np.ndarray, y: np.ndarray) -> An
 
     loss = args.loss or infer_loss(y)
     n_out = int(y.max()) + 1 if loss == "cross_entropy" and y.shape[1] == 1 else y.shape[1]
+    check_parameter_memory("--layers", [X.shape[1], *args.layers, n_out])
     return Network.mlp(
         [X.shape[1], *args.layers, n_out],
         hidden=args.hidden,
@@ -150,11 +183,20 @@ def _fit(net: Any, X: np.ndarray, y: np.ndarray, args: argparse.Namespace, monit
         patience=args.patience,
         time_limit=args.time_limit,
     )
+    fingerprint = _check_resume(args, X, y)
     optimizer: Optimizer
     if args.optimizer == "sgd" and args.momentum:
         optimizer = SGD(lr=0.01 if args.lr is None else args.lr, momentum=args.momentum)
     else:
         optimizer = get(args.optimizer, args.lr)
+    from .persistence import checkpoint_metadata
+
+    with checkpoint_metadata(data_fingerprint=fingerprint):
+        return _run_fit(net, X, y, args, optimizer, stop, monitor)
+
+
+def _run_fit(net: Any, X: np.ndarray, y: np.ndarray, args: argparse.Namespace, optimizer: Any, stop: Any,
+             monitor: Any) -> Any:
     return net.fit(
         X,
         y,
@@ -190,11 +232,177 @@ def _history_summary(history: Any) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------- checks before any work
+#: integer options: their smallest allowed value (--batch-size, where 0 means the full batch, is the library's)
+INT_OPTIONS = {"repeats": 1, "rows": 1, "max_entries": 1, "epochs": 1, "max_steps": 1, "patience": 1,
+               "checkpoint_every": 1, "stop_window": 1}
+#: real options: (minimum, strict)
+REAL_OPTIONS = {"lr": (0.0, False), "l2": (0.0, False), "momentum": (0.0, False), "stop_loss": (0.0, True),
+                "stop_grad_norm": (0.0, True), "time_limit": (0.0, True), "val_fraction": (0.0, True)}
+#: per command: the files it writes, the folders it writes into, the files it reads
+OUTPUT_FILES = {"train": ("save", "report", "checkpoint", "history"), "doctor": ("report", "checkpoint"),
+                "predict": ("out",), "experiment": ("report",), "report": ("output",)}
+OUTPUT_FOLDERS = {"demo": ("out",), "bench": ("out",)}
+INPUT_FILES = {"train": ("data", "resume"), "doctor": ("data", "model", "resume"), "predict": ("model", "data"),
+               "evaluate": ("model", "data"), "gradcheck": ("model_or_data", "data"), "report": ("history",)}
+DATA_FILES = ("data", "history")  # read by the CLI's own readers; models are checked by persistence.load
+
+
+def _option(dest: str) -> str:
+    return {"data": "DATA", "model": "MODEL", "model_or_data": "MODEL_OR_DATA", "output": "--output"}.get(
+        dest, "--" + dest.replace("_", "-"))
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Refuse option values no command can use, naming the option: ``--rows -59``, ``--repeats 0``,
+    ``--momentum`` with an optimizer that has none."""
+    for dest, smallest in INT_OPTIONS.items():
+        if getattr(args, dest, None) is not None:
+            check_int(_option(dest), getattr(args, dest), minimum=smallest)
+    for dest, (low, strict) in REAL_OPTIONS.items():
+        if getattr(args, dest, None) is not None:
+            check_real(_option(dest), getattr(args, dest), minimum=low, strict=strict)
+    if getattr(args, "momentum", 0.0) and getattr(args, "optimizer", "sgd") != "sgd":
+        raise ValueError(f"--momentum applies to --optimizer sgd only, got --optimizer {args.optimizer} "
+                         f"(which ignores it); drop --momentum or use --optimizer sgd")
+    if getattr(args, "momentum", 0.0) >= 1:
+        raise ValueError(f"--momentum must be < 1, got {args.momentum}")
+    if getattr(args, "val_fraction", None) is not None and args.val_fraction >= 1:
+        raise ValueError(f"--val-fraction must be < 1, got {args.val_fraction}")
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Check every output path before any work starts, refuse special files as inputs, and refuse
+    an output that is an input or another output (``--resume`` may be the ``--checkpoint``)."""
+    command = getattr(args, "command", "")
+    inputs = [("--model" if (command, d) == ("doctor", "model") else _option(d), getattr(args, d, None))
+              for d in INPUT_FILES.get(command, ())]
+    outputs = [(_option(d), getattr(args, d, None)) for d in OUTPUT_FILES.get(command, ())]
+    for argument, path in inputs:
+        dest = argument.lower().lstrip("-")
+        if path is not None and (dest in DATA_FILES or (dest == "model_or_data" and not str(path).endswith(".npz"))):
+            _io.check_regular_file(path, "data file" if dest == "data" else f"{argument}")
+    for argument, path in outputs:
+        if path is not None:  # also "": an empty --save must not silently save nothing
+            _io.check_output_path(path, argument)
+    for dest in OUTPUT_FOLDERS.get(command, ()):
+        _check_output_folder(getattr(args, dest, None), _option(dest))
+    resume = [(a, p) for a, p in inputs if a == "--resume"]
+    _io.check_distinct_paths([(a, p) for a, p in inputs if a != "--resume"], outputs)
+    _io.check_distinct_paths(resume, [(a, p) for a, p in outputs if a != "--checkpoint"])
+
+
+def _check_output_folder(path: str | None, argument: str) -> None:
+    if path is None:
+        return
+    if not path:
+        raise ValueError(f"{argument} is empty; expected a folder path")
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ValueError(f"{argument} {path!r}: {existing!r} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{argument} {path!r}: folder {existing!r} is not writable")
+
+
+def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
+    """SHA-256 of the training arrays (shapes and values): the same data in another file matches."""
+    digest = hashlib.sha256(f"{X.shape}{y.shape}".encode())
+    digest.update(np.ascontiguousarray(X, dtype=np.float64).tobytes())
+    digest.update(np.ascontiguousarray(y, dtype=np.float64).tobytes())
+    return digest.hexdigest()[:32]
+
+
+def _check_resume(args: argparse.Namespace, X: np.ndarray, y: np.ndarray) -> str:
+    """The data's fingerprint; with ``--resume``, refuse a checkpoint written on other data or one
+    that has already done the ``--epochs``/``--max-steps`` asked for."""
+    fingerprint = _fingerprint(X, y)
+    if not getattr(args, "resume", None):
+        return fingerprint
+    from .persistence import read_checkpoint_info
+
+    info = read_checkpoint_info(args.resume)
+    stored = info.get("data_fingerprint")
+    if stored is not None and stored != fingerprint:
+        raise ValueError(f"--resume {args.resume!r} was written while training on other data than {args.data!r}; "
+                         "resume on the data file it was trained on")
+    done = info["state"]
+    if args.epochs is not None and args.epochs <= done["epoch"]:
+        raise ValueError(f"--epochs {args.epochs} is not more than the {done['epoch']} epochs {args.resume!r} has "
+                         "already done; give a larger --epochs (the total) to continue")
+    if args.max_steps is not None and args.max_steps <= done["step"]:
+        raise ValueError(f"--max-steps {args.max_steps} is not more than the {done['step']} steps {args.resume!r} "
+                         "has already done; give a larger --max-steps (the total) to continue")
+    return fingerprint
+
+
+def _check_target_varies(y: np.ndarray, names: Any, data: str) -> None:
+    """A target column holding one value gives nothing to learn (and an undefined r2): say so."""
+    for column in range(y.shape[1]):
+        values = y[:, column]
+        if values.size > 1 and np.all(values == values[0]):
+            name = names[column] if isinstance(names, (list, tuple)) and column < len(names) else column
+            raise ValueError(f"target column {name!r} of {data!r} is constant (every row is {values[0]:g}); "
+                             "there is nothing to learn: check --target")
+
+
+class _Signals:
+    """SIGINT, SIGTERM and SIGHUP during a command raise KeyboardInterrupt, which the training loop
+    turns into a clean stop after the current step (so outputs are still saved); the command then
+    exits 128 + the signal number (130, 143, 129)."""
+
+    NAMES = ("SIGINT", "SIGTERM", "SIGHUP")
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.received = signum
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            for name in self.NAMES:
+                number = getattr(signal, name, None)
+                if number is not None:
+                    self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    @property
+    def status(self) -> int:
+        return 128 + (self.received or signal.SIGINT)
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.received or signal.SIGINT).name
+
+
+def _install_signal_handlers() -> _Signals:
+    return _Signals()
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of our stdout went away (``predict ... | head``): stop quietly, like other tools."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 128 + getattr(signal, "SIGPIPE", 13)
+
+
 # ---------------------------------------------------------------------- commands
 def cmd_train(args: argparse.Namespace) -> int:
     from . import persistence
 
     X, y, info = load_dataset(args.data, target=_targets(args.target))
+    _check_target_varies(y, info.get("target_names"), args.data)
     net = _build_network(args, X, y)
     monitor = None
     if args.report:
@@ -245,9 +453,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     predictions = net.predict(X)
     header = [f"pred_{i}" for i in range(predictions.shape[1])]
     if args.out:
-        tmp = f"{args.out}.tmp{os.getpid()}"
-        np.savetxt(tmp, predictions, delimiter=",", header=",".join(header), comments="")
-        os.replace(tmp, args.out)
+        _io.atomic_write(args.out, lambda handle: np.savetxt(handle, predictions, delimiter=",", header=",".join(header), comments=""))
     if args.json:
         emit_json({"predictions": predictions, "out": args.out})
     elif not args.out:
@@ -522,29 +728,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 a failed check, 2 a user error)."""
+    """Run the command line; returns the exit status (0 ok, 1 a failed check, 2 a user error,
+    128 + N after signal N: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 141 a closed output pipe)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-        if not getattr(args, "command", None):
-            parser.print_help()
-            return 0
-        handler: Callable[[argparse.Namespace], int] = args.func
-        return handler(args)
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except USER_ERRORS as error:
-        if debug:
-            raise
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        if isinstance(error, FileNotFoundError) and error.filename and str(error.filename) not in message:
-            message = f"{message}: {error.filename}"
-        print(f"error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-
+    with _install_signal_handlers() as signals:
+        try:
+            args = parser.parse_args(argv)
+            if not getattr(args, "command", None):
+                parser.print_help()
+                return 0
+            _check_args(args)
+            _check_paths(args)
+            handler: Callable[[argparse.Namespace], int] = args.func
+            status = handler(args)
+            sys.stdout.flush()  # a closed pipe shows here, inside the handlers, not at interpreter exit
+            if signals.received is not None:
+                print(f"error: interrupted by {signals.name}; training stopped after the current step and "
+                      "the command wrote its outputs", file=sys.stderr)
+                return signals.status
+            return status
+        except UsageError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        except BrokenPipeError:
+            return _quiet_broken_pipe()
+        except KeyboardInterrupt:
+            print(f"error: interrupted by {signals.name}", file=sys.stderr)
+            return signals.status
+        except MemoryError:
+            if debug:
+                raise
+            print("error: out of memory; use smaller --layers, fewer rows or a float32 model", file=sys.stderr)
+            return 2
+        except USER_ERRORS as error:
+            if debug:
+                raise
+            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            if isinstance(error, FileNotFoundError) and error.filename and str(error.filename) not in message:
+                message = f"{message}: {error.filename}"
+            print(f"error: {message}", file=sys.stderr)
+            return 2

@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     raise ImportError("backproplab.estimators needs scikit-learn: pip install 'backproplab[sklearn]'") from None
 
 from . import optimizers, registry
-from ._validation import choose
+from ._validation import check_estimator_params, choose
 from .network import Network
 from .training import ConvergenceWarning, History, Stop
 
@@ -258,6 +258,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
 
     def fit(self, X: Any, y: Any) -> BackpropClassifier:
         """Train on ``X`` of shape (n_samples, n_features) and labels ``y`` of shape (n_samples,)."""
+        check_estimator_params(self.get_params())
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -272,6 +273,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> BackpropClassifier:
         """One epoch over ``(X, y)``; the first call needs ``classes``."""
+        check_estimator_params(self.get_params())
         first = not hasattr(self, "classes_")
         X, y = validate_data(self, X, y, reset=first, dtype=(np.float64, np.float32))
         y = column_or_1d(y, warn=True)
@@ -372,6 +374,7 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
 
     def fit(self, X: Any, y: Any) -> BackpropRegressor:
         """Train on ``X`` of shape (n_samples, n_features) and targets of shape (n_samples,) or (n_samples, n_outputs)."""
+        check_estimator_params(self.get_params())
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32))
         self._y_ndim = np.ndim(y)
         self._train(X, self._targets(y), self.max_iter, incremental=False)
@@ -379,6 +382,7 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
 
     def partial_fit(self, X: Any, y: Any) -> BackpropRegressor:
         """One epoch over ``(X, y)``."""
+        check_estimator_params(self.get_params())
         first = not hasattr(self, "network_")
         X, y = validate_data(self, X, y, reset=first, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32))
         if first:

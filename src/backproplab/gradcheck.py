@@ -16,19 +16,26 @@ dominate, so such entries are judged by their absolute error (anything wrong by 
 every checked entry has ``rel <= rtol``. A correct gradient typically shows ``rel`` below 1e-8, a wrong
 one 1e-2 or more.
 
+Anything non-finite is a failure, never a pass: a NaN or inf anywhere in an analytic gradient (the
+whole array is scanned, also when only ``max_entries`` entries are compared), a non-finite numerical
+derivative, or a non-finite loss at the checked point. ``ParameterCheck.problem`` names the array and
+the entry.
+
 Points within ``2h`` of a ReLU kink (an activation that changes sign across the stencil) have no
-derivative; they are counted as ``n_kinks`` and left out of the verdict.
+derivative; they are counted as ``n_kinks``, listed in ``GradCheckResult.kinks`` and left out of the
+verdict.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ._validation import check_int, check_real
+from ._validation import check_int, check_real, plain
 from .network import Network
 
 __all__ = ["gradcheck", "check_gradient", "GradCheckResult", "ParameterCheck"]
@@ -36,7 +43,10 @@ __all__ = ["gradcheck", "check_gradient", "GradCheckResult", "ParameterCheck"]
 
 @dataclass
 class ParameterCheck:
-    """The check of one parameter array."""
+    """The check of one parameter array.
+
+    ``problem`` is empty for a finite comparison; otherwise it says which entry of which array was
+    not finite (the analytic gradient, the numerical one, or the loss), and the array fails."""
 
     name: str
     shape: tuple[int, ...]
@@ -48,11 +58,15 @@ class ParameterCheck:
     n_checked: int
     n_kinks: int = 0
     passed: bool = True
+    problem: str = ""
 
 
 @dataclass
 class GradCheckResult:
-    """Per-parameter results, the overall verdict and the settings used."""
+    """Per-parameter results, the overall verdict and the settings used.
+
+    ``kinks`` lists every entry left out of the verdict because the stencil crossed a ReLU kink, as
+    ``(parameter index, entry index)`` pairs; ``ParameterCheck.n_kinks`` counts them per array."""
 
     params: list[ParameterCheck]
     rtol: float
@@ -67,12 +81,20 @@ class GradCheckResult:
     def max_rel_error(self) -> float:
         return max((p.max_rel_error for p in self.params), default=0.0)
 
+    @property
+    def problems(self) -> list[str]:
+        """One sentence per array whose comparison met a non-finite value."""
+        return [p.problem for p in self.params if p.problem]
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """A JSON-able summary; non-finite numbers become None (``problem`` says what was not finite)."""
+        return plain({
             "passed": self.passed,
             "max_rel_error": self.max_rel_error,
             "rtol": self.rtol,
             "eps": self.eps,
+            "problems": self.problems,
+            "kinks": [[index, list(entry)] for index, entry in self.kinks],
             "params": [
                 {
                     "name": p.name,
@@ -85,10 +107,11 @@ class GradCheckResult:
                     "n_checked": p.n_checked,
                     "n_kinks": p.n_kinks,
                     "passed": p.passed,
+                    "problem": p.problem,
                 }
                 for p in self.params
             ],
-        }
+        })
 
     def __str__(self) -> str:
         verdict = "PASSED" if self.passed else "FAILED"
@@ -100,7 +123,82 @@ class GradCheckResult:
                 f"  {mark} {p.name:<6} {str(p.shape):<12} max rel {p.max_rel_error:.2e} at {p.worst_index} "
                 f"(analytic {p.analytic:.6g}, numeric {p.numeric:.6g}; {p.n_checked} entries{kinks})"
             )
+            if p.problem:
+                lines.append(f"       {p.problem}")
         return "\n".join(lines)
+
+
+def _entry(shape: tuple[int, ...], flat_index: int) -> tuple[int, ...]:
+    return tuple(int(k) for k in np.unravel_index(flat_index, shape)) if shape else ()
+
+
+def _nonfinite_analytic(name: str, grad: np.ndarray) -> ParameterCheck | None:
+    """A failed check naming the first non-finite entry of an analytic gradient, or None.
+
+    The whole array is scanned, also when only some entries are compared: a NaN is never sampled away."""
+    bad = np.flatnonzero(~np.isfinite(grad.reshape(-1)))
+    if bad.size == 0:
+        return None
+    i = int(bad[0])
+    value = float(grad.reshape(-1)[i])
+    where = _entry(grad.shape, i)
+    problem = (f"the analytic gradient of {name} is {value} at entry {where}"
+               + (f" ({bad.size} non-finite entries)" if bad.size > 1 else ""))
+    return ParameterCheck(name, tuple(grad.shape), math.inf, where, math.inf, value, math.nan,
+                          n_checked=0, passed=False, problem=problem)
+
+
+def _stencil(loss_at: Callable[[], float], flat: np.ndarray, i: int, eps: float,
+             kink_state: Callable[[], Any] | None) -> tuple[float, bool]:
+    """The five-point numerical derivative at entry ``i`` and whether the stencil crossed a kink."""
+    original = flat[i]
+    values, kink_masks = [], []
+    try:
+        for offset in (2 * eps, eps, -eps, -2 * eps):
+            flat[i] = original + offset
+            values.append(loss_at())
+            if kink_state is not None:
+                kink_masks.append(kink_state())
+    finally:
+        flat[i] = original
+    crossed = bool(kink_masks) and any(
+        not np.array_equal(a, b) for masks in kink_masks[1:] for a, b in zip(kink_masks[0], masks)
+    )
+    return (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * eps), crossed
+
+
+def _check_array(loss_at: Callable[[], float], param: np.ndarray, grad: np.ndarray, name: str,
+                 indices: np.ndarray, eps: float, rtol: float, floor: float,
+                 kink_state: Callable[[], Any] | None) -> tuple[ParameterCheck, list[tuple[int, ...]]]:
+    flat, exact_flat = param.reshape(-1), grad.reshape(-1)
+    worst: tuple[float, int, float, float, float] = (-1.0, 0, 0.0, 0.0, 0.0)
+    kinks: list[tuple[int, ...]] = []
+    problem = ""
+    for i in indices:
+        numeric, crossed = _stencil(loss_at, flat, int(i), eps, kink_state)
+        if crossed:
+            kinks.append(_entry(param.shape, int(i)))
+            continue
+        exact = float(exact_flat[i])
+        if not math.isfinite(numeric):
+            problem = (f"the numerical gradient of {name} is {numeric} at entry {_entry(param.shape, int(i))}: "
+                       "the loss is not finite within 2 eps of this point")
+            worst = (math.inf, int(i), math.inf, exact, numeric)
+            break
+        abs_error = abs(exact - numeric)
+        rel = abs_error / max(abs(exact), abs(numeric), floor)
+        if rel > worst[0]:
+            worst = (rel, int(i), abs_error, exact, numeric)
+    rel, worst_i, abs_error, exact, numeric = worst
+    rel = max(rel, 0.0)
+    check = ParameterCheck(
+        name=name, shape=tuple(param.shape), max_rel_error=rel,
+        worst_index=_entry(param.shape, worst_i) if param.size else (),
+        max_abs_error=abs_error, analytic=exact, numeric=numeric,
+        n_checked=len(indices) - len(kinks), n_kinks=len(kinks),
+        passed=bool(rel <= rtol) and not problem, problem=problem,
+    )
+    return check, kinks
 
 
 def _compare(
@@ -115,59 +213,42 @@ def _compare(
     rng: np.random.Generator,
     kink_state: Callable[[], Any] | None = None,
 ) -> GradCheckResult:
-    checks = []
-    base_loss = loss_at()
-    if floor is None:
-        floor = 1e7 * np.finfo(np.float64).eps * max(abs(base_loss), 1.0) / eps
+    checks: list[ParameterCheck] = []
+    kinks: list[tuple[int, tuple[int, ...]]] = []
+    base_loss = float(loss_at())
+    grads = []
+    if not params:
+        raise ValueError("params is empty; there is nothing to check")
     for p_index, (param, grad, name) in enumerate(zip(params, analytic, names)):
-        grad = np.asarray(grad, dtype=np.float64)
+        try:
+            grad = np.asarray(grad, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"gradient {p_index} ({name}) is not a numeric array: {error}") from None
         if grad.shape != param.shape:
             raise ValueError(f"gradient {p_index} ({name}) has shape {grad.shape}, the parameter has {param.shape}")
-        flat = param.reshape(-1)
-        if not np.shares_memory(flat, param):
+        if not np.shares_memory(param.reshape(-1), param):
             raise ValueError(f"parameter {p_index} ({name}) must be a contiguous array that can be perturbed in place")
-        indices = np.arange(flat.size)
-        if max_entries is not None and flat.size > max_entries:
-            indices = np.sort(rng.choice(flat.size, max_entries, replace=False))
-        worst: tuple[float, int, float, float, float] = (-1.0, 0, 0.0, 0.0, 0.0)
-        n_kinks = 0
-        for i in indices:
-            original = flat[i]
-            values, kink_masks = [], []
-            for offset in (2 * eps, eps, -eps, -2 * eps):
-                flat[i] = original + offset
-                values.append(loss_at())
-                if kink_state is not None:
-                    kink_masks.append(kink_state())
-            flat[i] = original
-            if kink_masks and any(
-                not np.array_equal(a, b) for masks in kink_masks[1:] for a, b in zip(kink_masks[0], masks)
-            ):
-                n_kinks += 1
-                continue
-            numeric = (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * eps)
-            exact = float(grad.reshape(-1)[i])
-            abs_error = abs(exact - numeric)
-            rel = abs_error / max(abs(exact), abs(numeric), floor)
-            if rel > worst[0]:
-                worst = (rel, int(i), abs_error, exact, numeric)
-        rel, worst_i, abs_error, exact, numeric = worst
-        rel = max(rel, 0.0)
-        checks.append(
-            ParameterCheck(
-                name=name,
-                shape=tuple(param.shape),
-                max_rel_error=rel,
-                worst_index=tuple(int(k) for k in np.unravel_index(worst_i, param.shape)) if param.size else (),
-                max_abs_error=abs_error,
-                analytic=exact,
-                numeric=numeric,
-                n_checked=len(indices) - n_kinks,
-                n_kinks=n_kinks,
-                passed=bool(rel <= rtol) and np.isfinite(rel),
-            )
-        )
-    return GradCheckResult(checks, rtol=rtol, eps=eps)
+        grads.append(grad)
+    if not math.isfinite(base_loss):
+        problem = f"the loss is {base_loss} at the checked point, so no gradient can be compared"
+        return GradCheckResult(
+            [ParameterCheck(name, tuple(p.shape), math.inf, (), math.inf, math.nan, math.nan, 0, passed=False,
+                            problem=problem) for p, name in zip(params, names)],
+            rtol=rtol, eps=eps)
+    if floor is None:
+        floor = 1e7 * np.finfo(np.float64).eps * max(abs(base_loss), 1.0) / eps
+    for p_index, (param, grad, name) in enumerate(zip(params, grads, names)):
+        failed = _nonfinite_analytic(name, grad)
+        if failed is not None:
+            checks.append(failed)
+            continue
+        indices = np.arange(param.size)
+        if max_entries is not None and param.size > max_entries:
+            indices = np.sort(rng.choice(param.size, max_entries, replace=False))
+        check, skipped = _check_array(loss_at, param, grad, name, indices, eps, rtol, floor, kink_state)
+        checks.append(check)
+        kinks.extend((p_index, entry) for entry in skipped)
+    return GradCheckResult(checks, rtol=rtol, eps=eps, kinks=kinks)
 
 
 def _names(net: Network) -> list[str]:
@@ -276,6 +357,9 @@ def check_gradient(
     names = list(names) if names is not None else [f"p{i}" for i in range(len(work))]
 
     def loss_at() -> float:
-        return float(loss_fn(work))
+        value = loss_fn(work)
+        if np.ndim(value) != 0 and np.size(value) != 1:
+            raise TypeError(f"loss_fn must return a number, got an array of shape {np.shape(value)}")
+        return float(np.asarray(value).reshape(()))
 
     return _compare(loss_at, analytic, work, names, eps, rtol, floor, max_entries, np.random.default_rng(seed))

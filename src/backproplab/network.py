@@ -15,7 +15,18 @@ from typing import Any
 import numpy as np
 
 from . import _fastnp, activations, initializers, losses, registry, training
-from ._validation import as_float_array, check_int, check_real, choose, resolve_dtype
+from ._validation import (
+    as_float_array,
+    check_finite_arrays,
+    check_names,
+    check_output_units,
+    check_parameter_memory,
+    check_real,
+    check_rng_seed,
+    check_sizes,
+    choose,
+    resolve_dtype,
+)
 from .activations import Activation
 from .layers import BufferedLayer, Dense, Layer, Parameter
 from .workspace import Workspace
@@ -59,6 +70,8 @@ class Network:
                     f"layer shapes do not chain: Dense({previous.in_features}, {previous.out_features}) "
                     f"is followed by Dense({current.in_features}, {current.out_features})"
                 )
+        if dense and isinstance(layers[-1], Activation):
+            check_output_units(layers[-1].name, self.loss_fn.name, dense[-1].out_features)
         dtypes = {layer.dtype for layer in dense}
         if len(dtypes) > 1:
             raise ValueError(f"all Dense layers must share one dtype, got {sorted(d.name for d in dtypes)}")
@@ -186,9 +199,9 @@ class Network:
         dtype : {"float64", "float32"}
         l2 : float
         """
-        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
-            raise ValueError(f"sizes must be a list of at least two layer sizes, got {sizes!r}")
-        sizes = [check_int(f"sizes[{i}]", size, minimum=1) for i, size in enumerate(sizes)]
+        sizes = check_sizes("sizes", sizes)
+        rng = check_rng_seed("seed", seed)
+        check_parameter_memory("sizes", sizes, resolve_dtype(dtype))
         choose("hidden activation", hidden, registry.names("hidden"))
         if output is None:
             output = {"bce": "sigmoid", "cross_entropy": "softmax"}.get(loss or "", "identity")
@@ -196,6 +209,7 @@ class Network:
         if loss is None:
             loss = {"softmax": "cross_entropy"}.get(output, "mse")
         choose("loss", loss, losses.LOSSES)
+        check_output_units(output, loss, sizes[-1])
         fused = losses.LOSSES[loss].fused
         if fused is not None and output != fused:
             raise ValueError(
@@ -204,7 +218,6 @@ class Network:
         init = init or initializers.default_for(hidden)
         initializers.get(init)
         resolve_dtype(dtype)
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         layers: list[Layer] = []
         for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
             layers.append(Dense(n_in, n_out, init=init, rng=rng, dtype=dtype))
@@ -243,6 +256,7 @@ class Network:
         """Copy ``weights`` into the parameters in place (shapes must match)."""
         if len(weights) != len(self._params):
             raise ValueError(f"expected {len(self._params)} arrays, got {len(weights)}")
+        check_finite_arrays("weights", weights)
         for index, (param, value) in enumerate(zip(self._params, weights)):
             value = np.asarray(value)
             if value.shape != param.value.shape:
@@ -377,6 +391,7 @@ class Network:
         """Named metrics on ``(X, y)``: "loss" and any of :data:`backproplab.metrics.METRICS`."""
         from . import metrics as metric_module
 
+        metrics = check_names("metrics", metrics, ["loss", *metric_module.METRICS])
         X, y = self.check_Xy(X, y)
         predictions = self._predict(X)
         result: dict[str, float] = {}

@@ -10,17 +10,22 @@ from :mod:`backproplab.registry`.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
+import math
 import os
-import tempfile
+import stat
 import zipfile
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 import numpy as np
 
-from . import registry, training
+from . import _io, registry, training
 from .history import Callback, History
+from .layers import Dense, Parameter
 from .network import Network
 from .optimizers import Optimizer
 
@@ -30,6 +35,9 @@ FORMAT = "backproplab-model"
 FORMAT_VERSION = 1
 HEADER = "header"
 MAX_HEADER_BYTES = 1 << 20
+MAX_NPY_HEADER = 1 << 16  # the .npy header before an array's data
+MAX_LAYERS = 10_000
+CHUNK = 1 << 20  # arrays are read in pieces of this many bytes, never as one bytes object
 
 
 class ModelFileError(ValueError):
@@ -51,6 +59,7 @@ def _checksum(header: dict[str, Any], arrays: list[np.ndarray]) -> str:
 
 
 def _write(path: str | os.PathLike[str], header: dict[str, Any], arrays: list[np.ndarray]) -> None:
+    """Write the archive through the one atomic writer (:func:`backproplab._io.atomic_write`)."""
     header = dict(header, checksum=_checksum(header, arrays))
     members = {HEADER: np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
     members.update({f"array_{i:03d}": a for i, a in enumerate(arrays)})
@@ -58,30 +67,26 @@ def _write(path: str | os.PathLike[str], header: dict[str, Any], arrays: list[np
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise OSError(f"cannot save to {path!r}: the folder {folder!r} does not exist")
+    if os.path.isdir(path):
+        raise OSError(f"cannot save to {path!r}: it is a directory; any existing file there is unchanged")
     try:
-        handle = tempfile.NamedTemporaryFile(dir=folder, prefix=".backproplab-", suffix=".tmp", delete=False)
+        _io.atomic_write(path, lambda handle: np.savez(handle, **members))  # type: ignore[arg-type]
     except OSError as error:
-        raise OSError(f"cannot save to {path!r}: {error.strerror or error}") from None
-    try:
-        with handle:
-            np.savez(handle, **members)  # type: ignore[arg-type]  # numpy's stub types **kwds poorly
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException as error:
-        try:
-            os.remove(handle.name)
-        except OSError:
-            pass
-        if isinstance(error, OSError):
-            raise OSError(
-                f"cannot save to {path!r}: {error.strerror or error}; any existing file there is unchanged"
-            ) from None
-        raise
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise OSError(f"cannot save to {path!r}: {reason}; any existing file there is unchanged") from None
+
+
+def _check_path(path: Any) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str or os.PathLike), got {path!r} ({type(path).__name__})")
+    return os.fspath(path)
 
 
 def save(net: Network, path: str | os.PathLike[str]) -> None:
     """Write ``net`` to ``path`` atomically; a failure leaves any existing file there unchanged."""
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a backproplab Network, got {type(net).__name__}")
+    _check_path(path)
     _write(path, _model_header(net), net.get_weights())
 
 
@@ -101,6 +106,39 @@ def _model_header(net: Network) -> dict[str, Any]:
     }
 
 
+_CHECKPOINT_METADATA: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("checkpoint_metadata", default=None)
+
+
+@contextlib.contextmanager
+def checkpoint_metadata(**fields: Any) -> Iterator[None]:
+    """Add JSON-able ``fields`` to every checkpoint written inside the block (the CLI stores the
+    training data's fingerprint, so that ``--resume`` can refuse a different data file)."""
+    token = _CHECKPOINT_METADATA.set({**(_CHECKPOINT_METADATA.get() or {}), **fields})
+    try:
+        yield
+    finally:
+        _CHECKPOINT_METADATA.reset(token)
+
+
+def read_checkpoint_info(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``checkpoint`` part of a checkpoint's header (counters, optimizer, metadata), read with
+    the same checks as :func:`load` but without reading any array."""
+    path = os.fspath(path)
+    with _open_regular(path) as handle:
+        try:
+            with zipfile.ZipFile(handle) as archive:
+                header = _read_header(path, archive)
+        except ModelFileError:
+            raise
+        except Exception as error:
+            raise _fail(path, f"not a backproplab model ({type(error).__name__}: {error})") from None
+    checkpoint = header.get("checkpoint")
+    if not isinstance(checkpoint, dict):
+        raise _fail(path, "it is a model file, not a checkpoint")
+    _checkpoint_counters(path, checkpoint, int(checkpoint.get("n_weights", -1)) if isinstance(checkpoint.get("n_weights"), int) else -1)
+    return checkpoint
+
+
 def save_checkpoint(
     path: str | os.PathLike[str], net: Network, optimizer: Optimizer, state: dict[str, Any]
 ) -> None:
@@ -113,6 +151,7 @@ def save_checkpoint(
         "t": optimizer.t,
         "n_weights": len(weights),
         "state": state,
+        **(_CHECKPOINT_METADATA.get() or {}),
     }
     _write(path, header, weights + [a.copy() for a in opt_state])
 
@@ -126,72 +165,210 @@ def _fail(path: str, reason: str) -> ModelFileError:
     return ModelFileError(f"cannot load {path!r}: {reason}")
 
 
+def _open_regular(path: str) -> IO[bytes]:
+    """Open ``path`` for reading only if it is a regular file: a FIFO would hang and ``/dev/zero``
+    would fill memory. Opened non-blocking and checked again on the open descriptor (no race)."""
+    if not os.path.lexists(path):
+        raise FileNotFoundError(f"cannot load {path!r}: no such file")
+    try:
+        _io.check_regular_file(path, "model file")
+    except ValueError as error:
+        if os.path.isdir(path):
+            raise _fail(path, "it is a directory") from None
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"cannot load {path!r}: no such file (a broken link)") from None
+        if "not a regular file" in str(error):
+            raise _fail(path, "it is not a regular file (a device, FIFO or socket)") from None
+        raise _fail(path, str(error)) from None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise _fail(path, f"it cannot be read ({error.strerror})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _fail(path, "it is not a regular file (a device, FIFO or socket)")
+    return os.fdopen(fd, "rb")
+
+
+def _expected_shapes(path: str, spec: Any) -> list[tuple[int, ...]]:
+    """The parameter shapes a header's layer list declares, checked before anything is allocated."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("layers"), list):
+        raise _fail(path, "the header has no layer list")
+    if len(spec["layers"]) > MAX_LAYERS:
+        raise _fail(path, f"the header declares {len(spec['layers'])} layers (at most {MAX_LAYERS} are read)")
+    shapes: list[tuple[int, ...]] = []
+    for index, layer in enumerate(spec["layers"]):
+        if isinstance(layer, dict) and layer.get("type") == "Dense":
+            declared: list[Any] = [layer.get("in_features"), layer.get("out_features")]
+            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in declared):
+                raise _fail(path, f"layer {index} (Dense) has a bad spec: in_features/out_features {declared}")
+            sizes = [int(v) for v in declared]
+            if shapes and shapes[-1][0] != sizes[0]:
+                raise _fail(path, f"layer shapes do not chain: Dense({shapes[-2][0]}, {shapes[-1][0]}) is followed "
+                                  f"by Dense({sizes[0]}, {sizes[1]})")
+            shapes += [(sizes[0], sizes[1]), (sizes[1],)]
+    return shapes
+
+
+def _member_plan(path: str, archive: zipfile.ZipFile, header: dict[str, Any], file_size: int) -> list[zipfile.ZipInfo]:
+    """The array members in order, after checking the zip directory against the header's shapes.
+
+    Every member's declared size must be what its shape needs, so that no array (and no zip bomb)
+    is read whose size the header did not announce."""
+    infos = {info.filename: info for info in archive.infolist()}
+    if len(infos) != len(archive.infolist()):
+        raise _fail(path, "the archive holds two members with the same name")
+    shapes = _expected_shapes(path, header.get("network"))
+    names = sorted(n for n in infos if n != f"{HEADER}.npy")
+    count = len(names)
+    if names != [f"array_{i:03d}.npy" for i in range(count)]:
+        raise _fail(path, f"unexpected members in the archive: {', '.join(names[:5])}")
+    is_checkpoint = "checkpoint" in header
+    if count < len(shapes) or (count > len(shapes) and not is_checkpoint) or count > 4 * len(shapes) + 4:
+        raise _fail(path, f"it holds {count} arrays but the architecture needs {len(shapes)}")
+    n_params = sum(math.prod(s) for s in shapes)
+    if sum(info.compress_size for info in infos.values()) > file_size:
+        raise _fail(path, f"its zip directory declares more data than the file's {file_size} bytes (truncated or crafted)")
+    for index, name in enumerate(names):
+        info = infos[name]
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            raise _fail(path, f"member {name} is stored uncompressed but declares {info.file_size} bytes in "
+                              f"{info.compress_size} (crafted)")
+        # an optimizer's state array is at most as large as all parameters together
+        elements = math.prod(shapes[index]) if index < len(shapes) else n_params
+        limit = elements * 8 + MAX_NPY_HEADER
+        if info.file_size > limit:
+            raise _fail(path, f"member {name} declares {info.file_size} bytes, but the header's shapes "
+                              f"allow at most {limit}")
+        if info.compress_type != zipfile.ZIP_STORED and info.file_size > 100 * max(info.compress_size, 1) + MAX_NPY_HEADER:
+            raise _fail(path, f"member {name} expands {info.compress_size} bytes to {info.file_size} (a zip bomb?); "
+                              "backproplab writes uncompressed archives")
+    return [infos[n] for n in names]
+
+
+def _read_member(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
+                 check: Callable[[tuple[int, ...], np.dtype], str]) -> np.ndarray:
+    """Read one ``.npy`` member, refusing it when its own header disagrees with ``check`` (which
+    returns a reason or "") or with its declared size, before the array is allocated."""
+    with archive.open(info) as handle:
+        version = np.lib.format.read_magic(handle)
+        if version not in ((1, 0), (2, 0), (3, 0)):
+            raise _fail(path, f"member {info.filename} has .npy version {version}")
+        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = reader(handle)
+        if dtype.hasobject:
+            raise _fail(path, "it contains pickled (object) arrays, which backproplab never loads")
+        reason = check(tuple(shape), dtype)
+        if reason:
+            raise _fail(path, f"member {info.filename} {reason}")
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if info.file_size - handle.tell() != nbytes:
+            raise _fail(path, f"member {info.filename} declares {info.file_size} bytes, its shape {tuple(shape)} needs {nbytes}")
+        buffer = np.empty(int(np.prod(shape, dtype=np.int64)), dtype=dtype)
+        view = memoryview(buffer).cast("B")  # type: ignore[arg-type]
+        done = 0
+        while done < nbytes:
+            got = handle.readinto(view[done : done + CHUNK])  # type: ignore[attr-defined]
+            if not got:
+                raise _fail(path, f"member {info.filename} is truncated")
+            done += got
+    return buffer.reshape(shape, order="F" if fortran else "C")
+
+
+def _read_header(path: str, archive: zipfile.ZipFile) -> dict[str, Any]:
+    try:
+        info = archive.getinfo(f"{HEADER}.npy")
+    except KeyError:
+        raise _fail(path, "not a backproplab model (an .npz archive without a backproplab header)") from None
+    if info.file_size > MAX_HEADER_BYTES:
+        raise _fail(path, "the header is implausibly large")
+
+    def is_bytes(shape: tuple[int, ...], dtype: np.dtype) -> str:
+        return "" if dtype == np.uint8 and len(shape) == 1 else "is not JSON bytes (not a backproplab model)"
+
+    header = json.loads(_read_member(path, archive, info, is_bytes).tobytes().decode("utf-8"))
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise _fail(path, "not a backproplab model (unknown header format)")
+    version = header.get("format_version")
+    if version != FORMAT_VERSION:
+        raise _fail(
+            path,
+            f"written with model format version {version!r}; this backproplab "
+            f"({_version()}) reads version {FORMAT_VERSION}",
+        )
+    return header
+
+
 def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[np.ndarray]]:
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"cannot load {path!r}: no such file")
-    if os.path.isdir(path):
-        raise _fail(path, "it is a directory")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            if f"{HEADER}.npy" not in names:
-                raise _fail(path, "not a backproplab model (an .npz archive without a backproplab header)")
-            bad = archive.testzip()
-            if bad is not None:
-                raise _fail(path, f"the file is corrupted (checksum error in member {bad!r})")
-            sizes = {info.filename: info.file_size for info in archive.infolist()}
-        if sizes[f"{HEADER}.npy"] > MAX_HEADER_BYTES:
-            raise _fail(path, "the header is implausibly large")
-        with np.load(path, allow_pickle=False) as data:
-            header_bytes = data[HEADER]
-            if header_bytes.dtype != np.uint8 or header_bytes.ndim != 1:
-                raise _fail(path, "not a backproplab model (the header is not JSON bytes)")
-            header = json.loads(header_bytes.tobytes().decode("utf-8"))
-            if not isinstance(header, dict) or header.get("format") != FORMAT:
-                raise _fail(path, "not a backproplab model (unknown header format)")
-            version = header.get("format_version")
-            if version != FORMAT_VERSION:
-                raise _fail(
-                    path,
-                    f"written with model format version {version!r}; this backproplab "
-                    f"({_version()}) reads version {FORMAT_VERSION}",
-                )
-            count = len([n for n in names if n.startswith("array_")])
-            arrays = [data[f"array_{i:03d}"] for i in range(count)]
-    except ModelFileError:
-        raise
-    except zipfile.BadZipFile:
-        raise _fail(path, "not a backproplab model (not an .npz archive, or truncated)") from None
-    except ValueError as error:
-        if "allow_pickle" in str(error) or "Object arrays" in str(error):
-            raise _fail(path, "it contains pickled (object) arrays, which backproplab never loads") from None
-        raise _fail(path, f"the file is corrupted ({error})") from None
-    except Exception as error:  # any parser failure on a damaged file is a clean refusal
-        raise _fail(path, f"the file is corrupted ({type(error).__name__}: {error})") from None
-    for array in arrays:
-        if array.dtype.kind != "f":
-            raise _fail(path, f"an array has dtype {array.dtype}; only float arrays are stored")
+    with _open_regular(path) as handle:
+        try:
+            with zipfile.ZipFile(handle) as archive:
+                header = _read_header(path, archive)
+                arrays = _read_arrays(path, archive, header)
+        except ModelFileError:
+            raise
+        except zipfile.BadZipFile as error:
+            if "CRC" in str(error) or "Bad magic" in str(error):
+                raise _fail(path, f"the file is corrupted ({error})") from None
+            raise _fail(path, "not a backproplab model (not an .npz archive, or truncated)") from None
+        except (MemoryError, RecursionError) as error:
+            raise _fail(path, f"the file is corrupted ({type(error).__name__})") from None
+        except Exception as error:  # any parser failure on a damaged file is a clean refusal
+            raise _fail(path, f"the file is corrupted ({type(error).__name__}: {error})") from None
     expected = header.pop("checksum", None)
     if expected != _checksum(header, arrays):
         raise _fail(path, "the file is corrupted (checksum mismatch)")
     return header, arrays
 
 
-def _build(path: str, spec: Any) -> Network:
-    if not isinstance(spec, dict) or not isinstance(spec.get("layers"), list):
-        raise _fail(path, "the header has no layer list")
-    dtype = spec.get("dtype")
+def _read_arrays(path: str, archive: zipfile.ZipFile, header: dict[str, Any]) -> list[np.ndarray]:
+    shapes = _expected_shapes(path, header.get("network"))
+    dtype = header["network"].get("dtype")
     if dtype not in ("float64", "float32"):
         raise _fail(path, f"unsupported dtype {dtype!r}")
+    n_params = sum(math.prod(s) for s in shapes)
+    arrays = []
+    file_size = os.fstat(archive.fp.fileno()).st_size if archive.fp is not None else 0
+    for index, info in enumerate(_member_plan(path, archive, header, file_size)):
+        def check(shape: tuple[int, ...], found: np.dtype, index: int = index) -> str:
+            if found.kind != "f" or found.name != dtype:
+                return f"has dtype {found}; the header declares {dtype}"
+            if index < len(shapes) and shape != shapes[index]:
+                return f"has shape {shape}; the header's layers need {shapes[index]}"
+            if index >= len(shapes) and shape not in (*shapes, (n_params,)):
+                return f"has shape {shape}, which no optimizer state of this network has"
+            return ""
+
+        arrays.append(_read_member(path, archive, info, check))
+    return arrays
+
+
+def _dense_from(W: np.ndarray, b: np.ndarray) -> Dense:
+    """A Dense layer holding the stored ``W`` and ``b``, built through the layer's own copy protocol
+    (``__setstate__``) so that no random weights of the stored size are drawn first."""
+    state = Dense(1, 1, rng=0, dtype=W.dtype).__getstate__()
+    state.update(in_features=W.shape[0], out_features=W.shape[1], W=Parameter(W, "W"), b=Parameter(b, "b"))
+    layer = Dense.__new__(Dense)
+    layer.__setstate__(state)
+    return layer
+
+
+def _build(path: str, spec: Any, arrays: list[np.ndarray]) -> Network:
+    """The network of a header's spec, its Dense layers holding the stored arrays (already checked
+    against the spec's shapes by :func:`_read`)."""
     layers: list[Any] = []
+    weights = iter(arrays)
     for index, layer in enumerate(spec["layers"]):
         kind = layer.get("type") if isinstance(layer, dict) else None
         entry = registry.by_type(kind) if isinstance(kind, str) else None
         if entry is None:
             raise _fail(path, f"layer {index} has type {kind!r}, which is not in the whitelist {sorted(_layer_types())}")
         try:
-            layers.append(entry.cls.from_spec(layer, dtype))  # type: ignore[attr-defined]
+            if kind == "Dense":
+                layers.append(_dense_from(next(weights), next(weights)))
+            else:
+                layers.append(entry.cls.from_spec(layer, spec.get("dtype")))  # type: ignore[attr-defined]
         except (KeyError, TypeError, ValueError) as error:
             raise _fail(path, f"layer {index} ({kind}) has a bad spec: {error}") from None
     try:
@@ -200,54 +377,77 @@ def _build(path: str, spec: Any) -> Network:
         raise _fail(path, str(error)) from None
 
 
-def _restore(path: str, net: Network, arrays: list[np.ndarray]) -> None:
-    params = net.parameters()
-    if len(arrays) < len(params):
-        raise _fail(path, f"it holds {len(arrays)} arrays but the architecture needs {len(params)}")
-    for index, (param, array) in enumerate(zip(params, arrays)):
-        if array.shape != param.shape or array.dtype != param.dtype:
-            raise _fail(
-                path,
-                f"array {index} has shape {array.shape} and dtype {array.dtype}, "
-                f"the architecture needs {param.shape} {param.dtype}",
-            )
+def _check_finite(path: str, arrays: list[np.ndarray]) -> None:
+    for index, array in enumerate(arrays):
         if not np.isfinite(array).all():
             raise _fail(path, f"array {index} holds non-finite values")
-    net.set_weights(arrays[: len(params)])
 
 
 def load(path: str | os.PathLike[str]) -> Network:
-    """Read a model (or a checkpoint) written by :func:`save`; never unpickles anything."""
+    """Read a model (or a checkpoint) written by :func:`save`; never unpickles anything.
+
+    Before any array is allocated, the zip directory's member sizes and each member's ``.npy``
+    header are checked against the shapes the JSON header declares; the network is then built
+    around the stored arrays."""
+    path = _check_path(path)
     header, arrays = _read(path)
-    net = _build(os.fspath(path), header.get("network"))
-    _restore(os.fspath(path), net, arrays)
-    if "checkpoint" not in header and len(arrays) != len(net.parameters()):
-        raise _fail(os.fspath(path), "it holds more arrays than the architecture needs")
-    return net
+    n_weights = len(_expected_shapes(path, header["network"]))
+    _check_finite(path, arrays[:n_weights])
+    return _build(path, header["network"], arrays[:n_weights])
+
+
+def _checkpoint_counters(path: str, checkpoint: Any, n_weights: int) -> dict[str, Any]:
+    """The run's counters of a checkpoint, each checked, so that a crafted file is a ModelFileError
+    here and never a KeyError or a bit-generator error inside the training loop."""
+    if not isinstance(checkpoint, dict):
+        raise _fail(path, "it is a model file, not a checkpoint")
+    if checkpoint.get("n_weights") != n_weights:
+        raise _fail(path, f"its checkpoint declares n_weights={checkpoint.get('n_weights')!r}, the network has {n_weights} arrays")
+    t = checkpoint.get("t", 0)
+    state = checkpoint.get("state")
+    if not isinstance(t, int) or isinstance(t, bool) or t < 0 or not isinstance(state, dict):
+        raise _fail(path, "its checkpoint has no valid optimizer step count or run state")
+    for key in ("step", "epoch", "step_in_epoch"):
+        value = state.get(key, 0 if key == "step_in_epoch" else None)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise _fail(path, f"its checkpoint state has {key}={value!r}; expected a non-negative integer")
+    rng_state: Any = state.get("rng")
+    try:
+        name = rng_state["bit_generator"]
+        if name not in ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937"):
+            raise ValueError(name)
+        getattr(np.random, name)().state = rng_state
+    except Exception:
+        raise _fail(path, "its checkpoint holds no valid random-generator state") from None
+    return dict(state)
 
 
 def load_checkpoint(path: str | os.PathLike[str], net: Network, optimizer: Optimizer) -> dict[str, Any]:
     """Copy a checkpoint's weights into ``net`` and its state into ``optimizer`` (already bound to
     ``net``); return the run's counters."""
-    path = os.fspath(path)
+    path = _check_path(path)
     header, arrays = _read(path)
-    checkpoint = header.get("checkpoint")
-    if not isinstance(checkpoint, dict):
-        raise _fail(path, "it is a model file, not a checkpoint")
-    if header.get("network", {}).get("layers") != net.spec()["layers"]:
+    checkpoint: Any = header.get("checkpoint")
+    if header["network"].get("layers") != net.spec()["layers"]:
         raise _fail(path, "its architecture differs from the network being trained")
-    if checkpoint.get("optimizer", {}).get("name") != optimizer.name:
-        raise _fail(path, f"it was written by optimizer {checkpoint.get('optimizer', {}).get('name')!r}, not {optimizer.name!r}")
-    n_weights = checkpoint["n_weights"]
-    _restore(path, net, arrays[:n_weights])
+    n_weights = len(net.parameters())
+    counters = _checkpoint_counters(path, checkpoint, n_weights)
+    saved_by = checkpoint.get("optimizer") if isinstance(checkpoint.get("optimizer"), dict) else {}
+    if saved_by.get("name") != optimizer.name:
+        raise _fail(path, f"it was written by optimizer {saved_by.get('name')!r}, not {optimizer.name!r}")
+    weights, saved = arrays[:n_weights], arrays[n_weights:]
     state = optimizer.state_arrays()
-    saved = arrays[n_weights:]
-    if len(saved) != len(state):
+    if len(saved) != len(state) or any(a.shape != b.shape for a, b in zip(saved, state)):
         raise _fail(path, "its optimizer state does not match the optimizer")
+    _check_finite(path, weights)
+    for index, (param, array) in enumerate(zip(net.parameters(), weights)):
+        if array.dtype != param.dtype:
+            raise _fail(path, f"array {index} has dtype {array.dtype}, the network needs {param.dtype}")
+    net.set_weights(weights)
     for target, value in zip(state, saved):
         np.copyto(target, value)
     optimizer.t = int(checkpoint.get("t", 0))
-    return dict(checkpoint.get("state", {}))
+    return counters
 
 
 class Checkpoint(Callback):

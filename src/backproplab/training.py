@@ -30,7 +30,7 @@ import numpy as np
 
 from . import _fastnp, _kernels, _threads, optimizers, registry, stops
 from . import metrics as metric_module
-from ._validation import check_int, check_real, check_rng_seed, choose
+from ._validation import check_callbacks, check_int, check_names, check_real, check_rng_seed, choose
 from .history import Callback, ConvergenceWarning, DivergenceWarning, History, overrides
 from .layers import Dense
 from .stops import STOP_REASONS, Stop
@@ -181,6 +181,8 @@ def fit(
     into the first Dense layer's input buffer. The weights are bit-identical to the NumPy passes,
     which run otherwise.
     """
+    metrics = check_names("metrics", metrics, metric_module.METRICS)
+    callbacks = check_callbacks("callbacks", callbacks)
     config = FitConfig(optimizer=optimizer, lr=lr, batch_size=batch_size, max_epochs=max_epochs,
                        max_steps=max_steps, stop=stop if stop is not None else Stop(), validation=validation,
                        shuffle=shuffle, sampling=sampling, seed=seed, callbacks=tuple(callbacks),
