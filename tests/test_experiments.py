@@ -133,3 +133,18 @@ def test_xor_appendix_prints_p_minus_onehot(results):
     printed, probs = np.array(data["printed_first_seed"]), np.array(data["probs_first_seed"])
     assert data["printed_row_sum_max"] < 1e-12
     assert printed.min() < 0 <= probs.min()
+
+
+def test_prefetched_blog_runs_equal_sequential_ones(monkeypatch):
+    pytest.importorskip("numba")
+    from backproplab.experiments import blog_runs
+
+    monkeypatch.setitem(shared.SCALES, "quick", shared.Scale(seeds=2, cap=2000, exact_max_steps=2000, timing_steps=20,
+                                                             n_jobs=2))
+    assert shared.prefetch(5, quick=True)
+    runs = shared.blog_seeds("relu", 5, quick=True)
+    assert not any(key[1] == (5, 6) and key[0] == "relu" for key in shared._PENDING)
+    for run in runs:
+        alone = blog_runs.run_one(run["seed"], blog_runs.BlogConfig(hidden="relu", cap=2000))
+        assert run["window_losses"] == alone["window_losses"]
+    assert [r["seed"] for r in shared.blog_seeds("sigmoid", 5, quick=True)] == [5, 6]
