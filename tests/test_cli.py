@@ -169,7 +169,7 @@ def test_ctrl_c_during_cli_training_stops_cleanly_and_saves(tmp_path, spheres_cs
 def test_demo_quick_writes_figures_json_and_report(capsys, tmp_path):
     code, out, err = run(capsys, "demo", "--quick", "--out", tmp_path / "demo")
     assert code == 0, err
-    assert out.count("conclusion: ") == 7 and "== summary: source vs backproplab ==" in out
+    assert out.count("conclusion: ") == 8 and "== summary: source vs backproplab ==" in out
     files = {p.name for p in (tmp_path / "demo").iterdir()}
     assert "report.html" in files and "stall.json" in files and sum(f.endswith(".png") for f in files) == 7
     code, out, _ = run(capsys, "demo", "--quick", "--json")
