@@ -73,6 +73,27 @@ def _one_repeat(loop, X: np.ndarray, y: np.ndarray, blocks: int) -> dict[str, fl
     return {v: float(np.median(t)) / BLOCK for v, t in times.items()}
 
 
+def record_cost(blocks: int) -> dict[str, float]:
+    """Microseconds per ``probe.record`` call on the blog's six arrays, every=1 and every=10 (median of
+    blocks of 100 calls, interleaved with blocks of a do-nothing call of the same signature)."""
+    rng = np.random.default_rng(0)
+    weights = [rng.normal(size=s) for s in ((3, 3), 3, (3, 2), 2, (2, 1), 1)]
+    grads = [w.copy() for w in weights]
+
+    def nothing(step, loss=None, weights=None, grads=None):
+        return None
+
+    calls = {"empty call": nothing, "every=1": bp.Probe().record, "every=10": bp.Probe(every=10).record}
+    times: dict[str, list[float]] = {k: [] for k in calls}
+    for block in range(blocks):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            for step in range(block * 100, block * 100 + 100):
+                call(step, loss=0.5, weights=weights, grads=grads)
+            times[name].append((time.perf_counter() - start) / 100 * 1e6)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
 def measure(blocks: int, repeats: int) -> dict:
     X, y = datasets.two_spheres(seed=0)
     results = {}
@@ -85,6 +106,7 @@ def measure(blocks: int, repeats: int) -> dict:
             "overhead_per_repeat": {v: [r[v] / r["none"] - 1 for r in per_step] for v in ("every=1", "every=10")},
             "blocks": blocks, "block_steps": BLOCK, "repeats": repeats, "load_average": os.getloadavg()[0],
         }
+    results["record_call_us"] = record_cost(blocks)
     return results
 
 
@@ -93,9 +115,18 @@ def markdown(results: dict) -> str:
 
     lines = ["| loop | us/step without | with Probe() | overhead | with Probe(every=10) | overhead |", "|---|---|---|---|---|---|"]
     for name, r in results.items():
+        if name == "record_call_us":
+            continue
         us, over = r["us_per_step"], r["overhead"]
         lines.append(f"| {name} | {_format.num(us['none'])} | {_format.num(us['every=1'])} | {_format.percent(over['every=1'])} "
                      f"| {_format.num(us['every=10'])} | {_format.percent(over['every=10'])} |")
+    cost = results.get("record_call_us")
+    if cost:
+        lines.append("")
+        lines.append(f"probe.record alone (blog's six arrays): {_format.num(cost['every=1'])} us per call recording "
+                     f"every call, {_format.num(cost['every=10'])} us with every=10; an empty call of the same "
+                     f"signature costs {_format.num(cost['empty call'])} us. Load average during the run: "
+                     f"{_format.num(results['blog']['load_average'])} on {os.cpu_count()} cores.")
     return "\n".join(lines)
 
 
