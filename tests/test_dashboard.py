@@ -344,3 +344,17 @@ def test_replay_server_serves_the_replay_page():
         assert _get(f"{server.url.replace('/?', '/api/control?')}", b'{"action": "start"}')[0] == 400
     finally:
         server.stop()
+
+
+def test_diagnose_on_demand_runs_the_full_diagnosis_on_a_copy():
+    X, y = bp.datasets.noise(20, 7, 2, seed=0)
+    net = bp.Network.mlp([7, 3, 2], hidden="sigmoid", loss="mse", seed=0)
+    board = Dashboard(data=(X, y), serve=False)
+    net.fit(X, y, optimizer="sgd", lr=0.01, batch_size=None, max_steps=300, callbacks=[board], seed=0)
+    before = [w.copy() for w in net.get_weights()]
+    answer = board.handle("diagnose", {})
+    codes = [f["code"] for f in board.recorder.findings if f["source"] == "diagnosis"]
+    assert answer["findings"] == len(codes) and "no_signal" in codes
+    assert all(np.array_equal(a, b) for a, b in zip(before, net.get_weights()))  # the run's network is untouched
+    with pytest.raises(ValueError, match="only ask for 'diagnose'"):
+        board.handle("start", {})
