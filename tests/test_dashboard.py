@@ -313,3 +313,48 @@ def test_dashboard_arguments_are_checked():
         Dashboard(port=70000, serve=False)
     with pytest.raises((TypeError, ValueError), match="every"):
         Dashboard(every=0, serve=False)
+
+
+def test_ctrl_c_during_fit_saves_what_the_run_has(tmp_path):
+    class CtrlC(bp.Callback):
+        def on_step_end(self, step, loss):
+            if step == 50:
+                raise KeyboardInterrupt
+
+    X, y = bp.datasets.two_spheres(seed=0)
+    board = Dashboard(data=(X, y), serve=False, every=10, save=tmp_path / "run.json")
+    history = blog_net().fit(X, y, optimizer="sgd", lr=0.1, batch_size=128, max_steps=1000, sampling="random",
+                             callbacks=[board, CtrlC()], seed=0)
+    assert history.stop_reason == "interrupted"
+    saved = load_run(tmp_path / "run.json")
+    assert saved["frames"][-1]["step"] == history.n_steps and saved["status"]["stop_reason"] == "interrupted"
+
+
+def test_replay_server_serves_the_replay_page():
+    from backproplab.dashboard.recorder import Recorder
+    from backproplab.dashboard.server import DashboardServer
+
+    state = history_state(bp.History(stop_reason="max_epochs", n_steps=3, loss=[1.0, 0.5, 0.25]))
+    server = DashboardServer(Recorder(), replay=state)
+    server.start()
+    try:
+        status, page = _get(server.url)
+        assert status == 200 and b'"mode":"replay"' in page and b'"epoch_loss"' in page
+        assert _get(f"http://127.0.0.1:{server.port}/?token=nope")[0] == 403
+        assert _get(f"{server.url.replace('/?', '/api/control?')}", b'{"action": "start"}')[0] == 400
+    finally:
+        server.stop()
+
+
+def test_diagnose_on_demand_runs_the_full_diagnosis_on_a_copy():
+    X, y = bp.datasets.noise(20, 7, 2, seed=0)
+    net = bp.Network.mlp([7, 3, 2], hidden="sigmoid", loss="mse", seed=0)
+    board = Dashboard(data=(X, y), serve=False)
+    net.fit(X, y, optimizer="sgd", lr=0.01, batch_size=None, max_steps=300, callbacks=[board], seed=0)
+    before = [w.copy() for w in net.get_weights()]
+    answer = board.handle("diagnose", {})
+    codes = [f["code"] for f in board.recorder.findings if f["source"] == "diagnosis"]
+    assert answer["findings"] == len(codes) and "no_signal" in codes
+    assert all(np.array_equal(a, b) for a, b in zip(before, net.get_weights()))  # the run's network is untouched
+    with pytest.raises(ValueError, match="only ask for 'diagnose'"):
+        board.handle("start", {})

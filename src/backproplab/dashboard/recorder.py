@@ -278,7 +278,9 @@ def _plain(value: Any) -> Any:
         rounded = np.round(np.where(finite, array, 0.0), decimals)
         if finite.all():
             return rounded.tolist()
-        return np.where(finite, rounded.astype(object), None).tolist()
+        shown = rounded.astype(object)
+        shown[~finite] = None
+        return shown.tolist()
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items() if k != "_payload"}
     if isinstance(value, list | tuple):

@@ -27,7 +27,8 @@ from .recorder import Recorder, frame_payload
 __all__ = ["DashboardServer", "require_server_stack", "INSTALL_HINT"]
 
 INSTALL_HINT = "the dashboard needs its server stack: pip install 'backproplab[dashboard]'"
-PUSH_INTERVAL = 0.25  # seconds between pushes to a page; training never waits for them
+PUSH_INTERVAL = 0.5  # seconds between pushes to a page; training never waits for them
+TICK = 1.0  # seconds between the server's housekeeping wake-ups (uvicorn's own: 0.1)
 logger = logging.getLogger(__name__)
 
 
@@ -217,8 +218,18 @@ class DashboardServer:
     def start(self, open_browser: bool = False) -> None:
         import uvicorn
 
+        class QuietServer(uvicorn.Server):
+            """uvicorn wakes ten times a second for housekeeping; each wake takes the GIL from the
+            training thread, which on a busy machine costs a scheduling delay. Once a second will do."""
+
+            async def main_loop(self) -> None:
+                counter = 0
+                while not await self.on_tick(counter):
+                    counter = (counter + 10) % 864000  # on_tick refreshes its date header every 10 ticks
+                    await asyncio.sleep(TICK)
+
         config = uvicorn.Config(self.app(), log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
+        self._server = QuietServer(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
                                         name="backproplab-dashboard", daemon=True)
         self._thread.start()
