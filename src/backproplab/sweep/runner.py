@@ -9,6 +9,7 @@ the parent process, in a loky worker or on a dask worker.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import math
 import os
@@ -33,15 +34,26 @@ RESULT_COLUMNS = ["stop_reason", "reached", "steps", "epochs", "train_loss", "wi
 TIMING_COLUMNS = ["fit_seconds", "run_seconds", "worker"]
 
 
+@functools.cache
+def _blas_controller() -> Any:
+    """threadpoolctl's view of the loaded BLAS libraries, built once per process (a scan costs ~20 ms)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # without it, loky's inner_max_num_threads still sets one thread per worker
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ThreadpoolController()
+
+
 @contextlib.contextmanager
 def one_blas_thread() -> Iterator[None]:
     """One BLAS thread for the run (threadpoolctl, when installed), restored afterwards."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # without it, loky's inner_max_num_threads still sets one thread per worker
+    controller = _blas_controller()
+    if controller is None:
         yield
         return
-    with threadpool_limits(limits=1, user_api="blas"):
+    with controller.limit(limits=1, user_api="blas"):
         yield
 
 
