@@ -47,9 +47,10 @@ dead_units               a hidden ReLU layer with at least ``DEAD_FRACTION`` (25
 loss_task_mismatch       0/1 class labels with a squared/absolute-error loss; 3-20 consecutive
                          integer labels in one column with a regression loss; bce on targets
                          outside [0, 1] (error)
-bad_initial_loss         classification, the loss at step 0 above ``BAD_INIT_FACTOR`` (2x) the
+bad_initial_loss         classification, the loss at step 0 above ``BAD_INIT_FACTOR`` (3x) the
                          uniform guess's ln K (ln 2 per output for bce) and above it by more than
-                         ``BAD_INIT_MARGIN`` (1 nat)
+                         ``BAD_INIT_MARGIN`` (2 nats); for a network, the median of ``INIT_COPIES``
+                         (5) re-initialised copies, and the run's own first step when it is known
 lr_too_small             (network, History) stopped by a budget with the loss less than halved, and
                          a probe on a copy shows f = 10x (or 100x) the lr gives over f/2 times the
                          improvement, and over 5% of the loss, in the same steps (<= 1000)
@@ -66,7 +67,8 @@ overfitting              the smoothed validation loss ends over ``OVERFIT_RISE``
 not_converged            stopped by a budget (or the record just ends) while the last tenth of the
                          run still improved the loss by over 1% (and it is above 0.1% of its start)
 no_better_than_baseline  final loss >= ``BASELINE_FRACTION`` (0.8) of the best constant
-                         predictor's (mean / median / class prior); error at >= 0.98
+                         predictor's (mean / median / class prior); error at >= 0.98; under
+                         ``L2_STRONG`` (l2 >= 0.1) it is the root cause of the units' and updates' state
 =======================  ==========================================================================
 
 A healthy run (scaled data, a fitting loss, sensible initialisation and learning rate, converged)

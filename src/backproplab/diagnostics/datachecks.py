@@ -17,7 +17,7 @@ def _scaled_note(facts: Facts) -> str:
 
 def check_inputs(X: np.ndarray, facts: Facts) -> list[Finding]:
     std, mean, peak = X.std(axis=0), X.mean(axis=0), np.abs(X).max(axis=0)
-    varying = std > 0
+    varying = std > 1e-12 * np.maximum(peak, 1.0)  # rounding leaves ~1e-17 in a constant, standardised column
     findings = []
     spread = float(peak[varying].max() / peak[varying].min()) if varying.sum() >= 2 else 1.0
     offset = np.where(varying & (np.abs(mean) > 1), np.abs(mean) / np.where(varying, std, 1), 0.0)
@@ -75,7 +75,9 @@ def check_targets(Y: np.ndarray, facts: Facts) -> list[Finding]:
 def _r2_per_feature(X: np.ndarray, column: np.ndarray) -> np.ndarray:
     Xc = X - X.mean(axis=0)
     yc = column - column.mean()
-    denominator = np.sqrt((Xc**2).sum(axis=0) * (yc**2).sum())
+    spread = (Xc**2).sum(axis=0)
+    spread = np.where(spread > 1e-20 * len(X) * np.maximum(np.abs(X).max(axis=0) ** 2, 1.0), spread, 0.0)
+    denominator = np.sqrt(spread * (yc**2).sum())
     with np.errstate(invalid="ignore", divide="ignore"):
         r = np.where(denominator > 0, (Xc * yc[:, None]).sum(axis=0) / np.where(denominator > 0, denominator, 1), 0.0)
     return r**2
@@ -84,12 +86,13 @@ def _r2_per_feature(X: np.ndarray, column: np.ndarray) -> np.ndarray:
 def _correlation_ratio(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """eta^2 per feature: the share of its variance explained by the class."""
     total = X.var(axis=0)
+    total = np.where(total > 1e-20 * np.maximum(X.max(axis=0) ** 2, 1.0), total, 0.0)
     between = np.zeros(X.shape[1])
     for label in np.unique(labels):
         rows = labels == label
         between += rows.mean() * (X[rows].mean(axis=0) - X.mean(axis=0)) ** 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, between / np.where(total > 0, total, 1), 0.0)
+        return np.clip(np.where(total > 0, between / np.where(total > 0, total, 1), 0.0), 0.0, 1.0)
 
 
 def check_leak(X: np.ndarray, Y: np.ndarray, facts: Facts) -> list[Finding]:

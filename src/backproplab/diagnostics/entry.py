@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._format import num, ratio
+from .._threads import blas_threads_for
 from .._validation import check_int
 from ..history import History
 from ..network import Network
@@ -88,7 +89,8 @@ def diagnose(
     if len(X) > MAX_ROWS:
         index = np.random.default_rng(seed).choice(len(X), MAX_ROWS, replace=False)
         X, y = X[index], y[index]
-    with np.errstate(all="ignore"):  # blown-up weights give inf norms, reported as such
+    # one BLAS thread: every product here is small, and a second thread only stalls on a busy machine
+    with np.errstate(all="ignore"), blas_threads_for(0):  # blown-up weights give inf norms, reported as such
         record = build_record(net, X, y, history, seed)
         findings, context, facts = record_findings(record, seed, signal_test if controls is None else controls)
         if history is not None and not any(f.code == "constant_target" for f in findings):

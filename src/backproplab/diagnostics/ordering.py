@@ -12,6 +12,8 @@ symmetric_units     the failure to learn (baseline, not converged, lr, stop rule
 unscaled_inputs     saturation, explosion, divergence, vanishing, dead units, a failed fit or control
 unscaled_targets    explosion, divergence, dead or saturated units, a failed fit
 no_signal           a baseline-level loss, "train longer", lr and stop-rule findings, overfitting
+overfitting         "train longer", tiny late updates (a memorised training set), a poor loss over
+                    training and validation rows together
 exploding_gradient  (measured at initialisation) divergence, dead/saturated units, a bad initial loss
 lr_too_large        explosion that was not there at initialisation, dead/saturated units, a failed fit
 vanishing_gradient  a baseline-level loss, slow progress; saturated units in a deep (>= 3 hidden
@@ -25,6 +27,8 @@ lr_too_small        not_converged, a failed fit, lr_from_update_ratio, the stop 
 lr_from_update_...  not_converged, a failed fit
 loose_stopping_rule a failed fit, not_converged
 not_converged       a baseline-level loss
+no_better_than_...  (only under a strong L2 penalty, l2 >= 0.1, that pulls the weights to zero) dead,
+                    saturated or vanishing units, tiny updates, slow progress
 ==================  ===============================================================================
 
 A finding's ``because_of`` is the highest-ranked (``PRIORITY``) cause present that explains it.
@@ -39,9 +43,9 @@ from .findings import Finding
 
 PRIORITY = [
     "gradient_mismatch", "constant_target", "symmetric_units", "unscaled_inputs", "unscaled_targets", "no_signal",
-    "label_leak", "exploding_gradient", "lr_too_large", "vanishing_gradient", "saturated_units", "dead_units",
-    "loss_task_mismatch", "bad_initial_loss", "lr_too_small", "lr_from_update_ratio", "loose_stopping_rule",
-    "overfitting", "not_converged", "no_better_than_baseline",
+    "label_leak", "exploding_gradient", "lr_too_large", "overfitting", "vanishing_gradient", "saturated_units",
+    "dead_units", "loss_task_mismatch", "bad_initial_loss", "lr_too_small", "lr_from_update_ratio",
+    "loose_stopping_rule", "not_converged", "no_better_than_baseline",
 ]
 
 _SLOW = {"no_better_than_baseline", "not_converged", "lr_too_small", "lr_from_update_ratio", "loose_stopping_rule"}
@@ -63,15 +67,23 @@ EXPLAINS: dict[str, set[str]] = {
     "lr_too_small": _SLOW - {"lr_too_small"},
     "lr_from_update_ratio": {"not_converged", "no_better_than_baseline"},
     "loose_stopping_rule": {"not_converged", "no_better_than_baseline"},
-    "overfitting": set(),
+    "overfitting": {"lr_from_update_ratio", "not_converged", "no_better_than_baseline"},
     "not_converged": {"no_better_than_baseline"},
-    "no_better_than_baseline": set(),
+    # only when a strong L2 penalty (l2 >= L2_STRONG) holds the weights near zero
+    "no_better_than_baseline": {"dead_units", "lr_from_update_ratio", "not_converged", "vanishing_gradient",
+                                "lr_too_small", "saturated_units", "loose_stopping_rule"},
 }
+_L2_OUTRANKED_BY = {"gradient_mismatch", "constant_target", "no_signal", "unscaled_inputs", "unscaled_targets",
+                    "symmetric_units"}
 
 
 def _explains(cause: Finding, effect: Finding, facts: Facts | None) -> bool:
     if effect.code not in EXPLAINS.get(cause.code, set()) or cause.severity == "info":
         return False
+    if cause.code == "no_better_than_baseline":
+        return bool(cause.evidence.get("l2_pull"))
+    if effect.code == "no_better_than_baseline" and effect.evidence.get("l2_pull"):
+        return cause.code in _L2_OUTRANKED_BY
     if {cause.code, effect.code} == {"exploding_gradient", "lr_too_large"}:
         at_init = bool((cause if cause.code == "exploding_gradient" else effect).evidence.get("at_init"))
         return at_init == (cause.code == "exploding_gradient")

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._threads import blas_threads_for
 from .._validation import check_int, plain
 from ..runrecord import RunRecord
 from . import controls as control_module
@@ -72,7 +73,7 @@ def diagnose_record(record: RunRecord, *, seed: int = 0, controls: bool = True) 
     if np.asarray(record.steps).shape != np.asarray(record.loss).shape:
         raise ValueError(f"record.steps and record.loss must have the same shape, got {np.shape(record.steps)} "
                          f"and {np.shape(record.loss)}")
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), blas_threads_for(0):  # small products: one BLAS thread
         findings, context, facts = record_findings(record, seed, controls)
     context["steps_recorded"] = int(np.asarray(record.steps).size)
     if facts.final_loss is not None and not math.isfinite(facts.final_loss):

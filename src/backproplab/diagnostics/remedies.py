@@ -8,6 +8,7 @@ from typing import Any
 
 from .._format import num
 from .facts import Facts
+from .findings import L2_STRONG
 
 RELU_FAMILY = ("relu", "leaky_relu")
 
@@ -134,7 +135,7 @@ def overfitting(facts: Facts) -> str:
 
 def baseline(facts: Facts) -> str:
     l2 = facts.config.get("l2") or 0
-    if l2 >= 0.1:
+    if l2 >= L2_STRONG:
         return f"a much weaker L2 penalty: l2={num(l2 / 100)} (l2={num(l2)} pulls every weight to zero)"
     return ("check that the targets depend on the inputs (no_signal), then the learning rate, the scaling and the "
             "gradients (bp.gradcheck)")

@@ -19,8 +19,10 @@ from .findings import (
     BASELINE_ERROR,
     BASELINE_FRACTION,
     DEAD_FRACTION,
+    DEAD_MIN_ROWS,
     EXPLODING_NORM,
     EXPLODING_RATIO,
+    L2_STRONG,
     NOT_CONVERGED_GAIN,
     OVERFIT_RISE,
     SATURATED_FRACTION,
@@ -59,7 +61,8 @@ def check_baseline(facts: Facts) -> list[Finding]:
         f"the training loss {num(facts.final_loss)} is {percent(ratio_)} of what the best constant prediction gets "
         f"({num(facts.baseline)}): the network has learned little or nothing beyond the {what}.{reach}",
         {"train_loss": facts.final_loss, "baseline_loss": facts.baseline, "ratio": ratio_,
-         "control_loss": control.get("real")},
+         "control_loss": control.get("real"), "l2": facts.config.get("l2") or 0.0,
+         "l2_pull": (facts.config.get("l2") or 0.0) >= L2_STRONG},
         remedies.baseline(facts),
     )]
 
@@ -120,6 +123,15 @@ def check_gradient_flow(facts: Facts) -> list[Finding]:
     if blown:
         label = next(iter(blown))
         largest = max(points[label])
+        if "at initialisation" in points and "at initialisation" not in blown:
+            findings.append(Finding(
+                "lr_too_large", "warning",
+                f"the gradients were moderate at initialisation (largest {num(max(points['at initialisation']))}) and "
+                f"blew up during training ({label}: largest {num(largest)}): the steps are too large for this network",
+                {"grad_norm_at_init": points["at initialisation"], "grad_norm_blown": points[label], "measured": label,
+                 "lr": facts.config.get("lr")},
+                remedies.lr_lower(facts),
+            ))
         findings.append(Finding(
             "exploding_gradient", "error",
             f"gradient norms are very large {label} (largest {num(largest)}, first/last {ratio(ratios[label])})",
@@ -173,7 +185,7 @@ def check_units(facts: Facts) -> list[Finding]:
     for when, stats in _unit_stats(facts)[:1]:
         saturated = {s.get("name", str(i)): s["saturated_fraction"] for i, s in enumerate(stats)
                      if (s.get("saturated_fraction") or 0) > SATURATED_FRACTION}
-        if saturated:
+        if saturated and (rows is None or rows >= DEAD_MIN_ROWS):
             findings.append(Finding(
                 "saturated_units", "warning",
                 "hidden " + ", ".join(f"{k}: {percent(v)}" for k, v in saturated.items()) + " of the sigmoid/tanh "
@@ -183,7 +195,7 @@ def check_units(facts: Facts) -> list[Finding]:
             ))
         dead = {s.get("name", str(i)): s["dead_fraction"] for i, s in enumerate(stats)
                 if (s.get("dead_fraction") or 0) >= DEAD_FRACTION and s.get("kind", "relu") == "relu"}
-        if dead and (rows is None or rows >= 20):  # with a handful of rows, "zero for every row" is common by chance
+        if dead and (rows is None or rows >= DEAD_MIN_ROWS):  # with a handful of rows, unit fractions are chance
             findings.append(Finding(
                 "dead_units", "warning",
                 "hidden " + ", ".join(f"{k}: {percent(v)}" for k, v in dead.items()) + " of the ReLU units output zero "
@@ -194,20 +206,27 @@ def check_units(facts: Facts) -> list[Finding]:
     return findings
 
 
+def _duplicated_fraction(W: np.ndarray, b: np.ndarray | None) -> float:
+    """The share of units (columns of W, with their bias) equal to another unit within 1e-6 of their norm;
+    all-zero units (e.g. pulled to zero by L2) do not count."""
+    units = W.T if b is None or b.shape != (W.shape[1],) else np.hstack([W.T, b.reshape(-1, 1)])
+    norms = np.linalg.norm(units, axis=1)
+    distance = np.linalg.norm(units[:, None, :] - units[None, :, :], axis=2)
+    same = distance <= 1e-6 * np.maximum(norms[:, None], norms[None, :])
+    np.fill_diagonal(same, False)
+    return float(np.mean(same.any(axis=1) & (norms > 0)))
+
+
 def check_symmetric(facts: Facts) -> list[Finding]:
     weights = facts.record.weights
     names = [n for n in facts.weight_names if n in weights][:-1]  # hidden layers: all but the output matrix
     worst: dict[str, float] = {}
     for name in names:
         W = np.asarray(weights[name], dtype=np.float64)
-        if W.ndim != 2 or W.shape[1] < 2:
+        if W.ndim != 2 or W.shape[1] < 2 or W.shape[1] > 1024 or not np.isfinite(W).all():
             continue
-        scale = float(np.abs(W).max()) or 1.0
-        columns = np.round(W.T / (scale * 1e-9)).astype(np.int64) if np.isfinite(W).all() else None
-        if columns is None:
-            continue
-        _, counts = np.unique(columns, axis=0, return_counts=True)
-        duplicated = float(counts[counts > 1].sum()) / W.shape[1]
+        bias = weights.get("b" + name[1:]) if name.startswith("W") else None
+        duplicated = _duplicated_fraction(W, None if bias is None else np.asarray(bias, dtype=np.float64))
         if duplicated >= SYMMETRIC_FRACTION:
             worst[name] = duplicated
     if not worst:
@@ -227,16 +246,20 @@ def check_initial_loss(facts: Facts) -> list[Finding]:
     if k is None or facts.start_loss is None or facts.loss_name not in ("bce", "cross_entropy"):
         return []
     expected = math.log(k) if facts.loss_name == "cross_entropy" else math.log(2)
+    def bad(loss: float) -> bool:
+        return math.isfinite(loss) and loss > BAD_INIT_FACTOR * expected and loss > expected + BAD_INIT_MARGIN
+
     start = facts.start_loss
-    if not (math.isfinite(start) and start > BAD_INIT_FACTOR * expected and start > expected + BAD_INIT_MARGIN):
-        return []
+    first_step = (facts.record.at_init or {}).get("loss_first_step")
+    if not bad(start) or (first_step is not None and not bad(first_step)):
+        return []  # copies that start badly while the run itself did not: its own weights were fine
     where = (facts.record.at_init or {}).get("source", "the first record")
     return [Finding(
         "bad_initial_loss", "warning",
         f"the loss at step 0 is {num(start)} ({where}), {ratio(start / expected)} the {num(expected)} (= ln {k if facts.loss_name == 'cross_entropy' else 2}) "
         "that a network guessing uniformly gets: the initial weights make confident, wrong predictions, and the first "
         "part of training only undoes them",
-        {"initial_loss": start, "expected": expected, "classes": k, "measured": where},
+        {"initial_loss": start, "expected": expected, "classes": k, "measured": where, "run_first_step_loss": first_step},
         remedies.bad_init(facts),
     )]
 
