@@ -37,6 +37,7 @@ ifdef ONLY
 else
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/real_data.py
+	$(BIN)/python benchmarks/diagnosis.py
 endif
 
 lint: $(VENV)/.stamp-dev

@@ -124,7 +124,8 @@ def train(
                       stop=stop, validation=validation, seed=seed, callbacks=list(callbacks), progress=False,
                       monitor=bp.GradientFlow(every=max(1, budget // 100)))
     settings = {"hidden_layer_sizes": tuple(sizes[1:-1]), "activation": hidden, "solver": optimizer, "lr": lr,
-                "batch_size": batch_size, "epochs": max(history.n_epochs, 1), "l2": l2, "validation": validation}
+                "batch_size": batch_size, "epochs": max(history.n_epochs, 1), "l2": l2, "validation": validation,
+                "loss": net.loss_fn.name}
     return Outcome(bp.diagnose(net, X, y, history=history, seed=0), X, y, task, settings)
 
 
@@ -190,7 +191,7 @@ def hand_loop(X: np.ndarray, y: np.ndarray, callbacks: Sequence[Any], *, hidden:
 
 
 def record_outcome(record: RunRecord, settings: dict[str, Any]) -> Outcome:
-    return Outcome(diagnose_record(record, seed=0), record.X, record.y, "regression", settings)
+    return Outcome(diagnose_record(record, seed=0), record.X, record.y, "regression", {**settings, "loss": "mse"})
 
 
 # ---------------------------------------------------------------------- custom parts with a wrong backward

@@ -41,9 +41,12 @@ vanishing_gradient       first-layer over last-layer gradient norm below ``VANIS
                          at initialisation (the run's step 0, or a re-initialised copy), early, or
                          now (not judged "now" after a good fit, where every gradient is tiny)
 saturated_units          a hidden sigmoid/tanh layer with over ``SATURATED_FRACTION`` (50%) of its
-                         outputs in the flat tails (see ``monitor.SATURATION``)
+                         outputs in the flat tails (see ``monitor.SATURATION``); info after a good
+                         fit (confident units on separable data); unit fractions need >= 20 rows
 dead_units               a hidden ReLU layer with at least ``DEAD_FRACTION`` (25%) of its units zero
-                         for every training row (given at least ``DEAD_MIN_ROWS`` = 20 rows)
+                         for every training row (given at least ``DEAD_MIN_ROWS`` = 20 rows); when
+                         the early per-step update ratio exceeded ``UPDATE_RATIO_HIGH`` (0.1), an
+                         lr_too_large finding names the step size as what killed them
 loss_task_mismatch       0/1 class labels with a squared/absolute-error loss; 3-20 consecutive
                          integer labels in one column with a regression loss; bce on targets
                          outside [0, 1] (error)
@@ -56,16 +59,20 @@ lr_too_small             (network, History) stopped by a budget with the loss le
                          improvement, and over 5% of the loss, in the same steps (<= 1000)
 lr_from_update_ratio     the median late per-step update-to-weight ratio ||dW|| / ||W|| across
                          layers is below ``UPDATE_RATIO_LOW`` (1e-5) or above ``UPDATE_RATIO_HIGH``
-                         (0.1), i.e. 100x off the ~1e-3 rule of thumb, and the fit is not good
+                         (0.1), i.e. 100x off the ~1e-3 rule of thumb, and the run neither fits well
+                         nor matches the control (training loss within ``CONTROL_MATCH`` = 10% of
+                         the control network's)
 loose_stopping_rule      the user's stop criterion fell ``STOP_CRITERION_DROP`` (10x) over the
                          second half of the run while the loss fell less than ``STOP_LOSS_DROP``
-                         (10%); or (network) stopped by grad_norm_below/loss_below and as many more
-                         steps again (<= 5000) halve the loss
+                         (10%); or (network, not a good fit) stopped by grad_norm_below/loss_below
+                         and 3x as many more steps (500 to 5000) of the same optimiser lower the loss
+                         by over ``LOOSE_STOP_GAIN`` (25%)
 overfitting              the smoothed validation loss ends over ``OVERFIT_RISE`` (10%) above its
                          minimum while the training loss kept falling (info when early stopping
                          restored the best weights)
 not_converged            stopped by a budget (or the record just ends) while the last tenth of the
-                         run still improved the loss by over 1% (and it is above 0.1% of its start)
+                         run still improved the loss by over 1% (and it is above 0.1% of its start);
+                         info when the run fits well or matches the control
 no_better_than_baseline  final loss >= ``BASELINE_FRACTION`` (0.8) of the best constant
                          predictor's (mean / median / class prior); error at >= 0.98; under
                          ``L2_STRONG`` (l2 >= 0.1) it is the root cause of the units' and updates' state

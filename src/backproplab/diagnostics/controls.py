@@ -25,6 +25,7 @@ from .._format import num
 from .facts import Facts, baseline_of, loss_value
 from .findings import (
     CONTROL_CHECKS,
+    CONTROL_CLIP,
     CONTROL_CV_ROWS,
     CONTROL_MIN_ROWS,
     CONTROL_ROWS,
@@ -35,8 +36,11 @@ from .findings import (
 
 
 def _standardise(A: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Standardised with the reference rows' statistics, clipped to +-``CONTROL_CLIP``: a feature that is
+    almost constant in the training fold (a rare pixel) must not blow up on a held-out row."""
     std = reference.std(axis=0)
-    return (A - reference.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    scaled = (A - reference.mean(axis=0)) / np.where(std > 1e-12 * np.maximum(np.abs(reference).max(axis=0), 1.0), std, 1.0)
+    return np.clip(scaled, -CONTROL_CLIP, CONTROL_CLIP)
 
 
 def _widths(facts: Facts) -> list[int]:

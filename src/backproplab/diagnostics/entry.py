@@ -45,7 +45,7 @@ def _history_probes(net: Network, X: np.ndarray, y: np.ndarray, history: History
     lr = probe_learning_rate(net, X, y, history, seed)
     if lr is not None:
         findings.append(_lr_finding(lr, facts))
-    stop = probe_stopping_rule(net, X, y, history, seed)
+    stop = None if facts.good_fit else probe_stopping_rule(net, X, y, history, seed)
     if stop is not None:
         findings.append(_stop_finding(stop, facts))
     return findings

@@ -107,6 +107,18 @@ class Facts:
         return ratio is not None and math.isfinite(ratio) and ratio <= GOOD_FIT
 
     @property
+    def fits_like_control(self) -> bool:
+        """A good fit, or a training loss within ``CONTROL_MATCH`` (10%) of what the control network reaches
+        on its training rows: the run learned what this data allows (e.g. diabetes, where half the
+        variance is noise)."""
+        from .findings import CONTROL_MATCH
+
+        control = self.config.get("_control") or {}
+        reach = control.get("real_train")
+        return self.good_fit or (reach is not None and self.final_loss is not None and math.isfinite(self.final_loss)
+                                 and self.final_loss <= (1 + CONTROL_MATCH) * reach)
+
+    @property
     def deep_saturating(self) -> bool:
         from .findings import DEEP_LAYERS
 

@@ -19,7 +19,7 @@ from ..layers import Dense
 from ..monitor import layer_stats
 from ..network import Network
 from ..runrecord import RunRecord
-from .findings import INIT_COPIES, LR_PROBE_STEPS, PROBE_STEPS
+from .findings import INIT_COPIES, LOOSE_STOP_GAIN, LR_PROBE_STEPS, PROBE_STEPS
 
 _BUDGET = ("max_steps", "max_epochs", "time_limit")
 
@@ -206,13 +206,13 @@ def probe_learning_rate(net: Network, X: np.ndarray, y: np.ndarray, history: His
 
 
 def probe_stopping_rule(net: Network, X: np.ndarray, y: np.ndarray, history: History, seed: int) -> dict[str, Any] | None:
-    """As many more steps again (at most PROBE_STEPS) lower the loss by more than half."""
+    """Three times as many more steps (500 to PROBE_STEPS) lower the loss by more than ``LOOSE_STOP_GAIN``."""
     if history.stop_reason not in ("grad_norm_below", "loss_below") or "name" not in history.config.get("optimizer", {}):
         return None
-    steps = int(min(max(history.n_steps, 100), PROBE_STEPS))
+    steps = int(min(max(3 * history.n_steps, 500), PROBE_STEPS))
     before = data_loss(net, X, y)
     after = continue_copy(net, X, y, history, steps, seed)
-    if not (math.isfinite(after) and after < 0.5 * before):
+    if not (math.isfinite(after) and after < (1 - LOOSE_STOP_GAIN) * before):
         return None
     rule = history.config.get("stop", {})
     threshold = rule.get("grad_norm_below") if history.stop_reason == "grad_norm_below" else rule.get("loss_below")

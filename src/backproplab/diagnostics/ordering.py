@@ -31,7 +31,8 @@ no_better_than_...  (only under a strong L2 penalty, l2 >= 0.1, that pulls the w
                     saturated or vanishing units, tiny updates, slow progress
 ==================  ===============================================================================
 
-A finding's ``because_of`` is the highest-ranked (``PRIORITY``) cause present that explains it.
+A finding's ``because_of`` is the highest-ranked (``PRIORITY``) cause present that explains it,
+followed up the chain to its root (A explains B, B explains C: C is because of A).
 The order is: root causes (warnings and errors no other finding explains) by ``PRIORITY``, then the
 explained findings, then info findings.
 """
@@ -71,7 +72,7 @@ EXPLAINS: dict[str, set[str]] = {
     "not_converged": {"no_better_than_baseline"},
     # only when a strong L2 penalty (l2 >= L2_STRONG) holds the weights near zero
     "no_better_than_baseline": {"dead_units", "lr_from_update_ratio", "not_converged", "vanishing_gradient",
-                                "lr_too_small", "saturated_units", "loose_stopping_rule"},
+                                "lr_too_small", "saturated_units", "loose_stopping_rule", "lr_too_large"},
 }
 _L2_OUTRANKED_BY = {"gradient_mismatch", "constant_target", "no_signal", "unscaled_inputs", "unscaled_targets",
                     "symmetric_units"}
@@ -81,7 +82,9 @@ def _explains(cause: Finding, effect: Finding, facts: Facts | None) -> bool:
     if effect.code not in EXPLAINS.get(cause.code, set()) or cause.severity == "info":
         return False
     if cause.code == "no_better_than_baseline":
-        return bool(cause.evidence.get("l2_pull"))
+        # weights pulled to zero make every step large relative to them: only the "killed units" form of lr_too_large
+        killed = effect.code != "lr_too_large" or "dead_fraction" in effect.evidence
+        return bool(cause.evidence.get("l2_pull")) and killed
     if effect.code == "no_better_than_baseline" and effect.evidence.get("l2_pull"):
         return cause.code in _L2_OUTRANKED_BY
     if {cause.code, effect.code} == {"exploding_gradient", "lr_too_large"}:
@@ -101,9 +104,11 @@ def _rank(code: str) -> int:
 
 def order(findings: list[Finding], facts: Facts | None) -> list[Finding]:
     """Fill ``because_of`` and sort root cause first (see the module docstring)."""
-    merged: dict[tuple[str, str], Finding] = {}
-    for f in findings:  # one finding per code and severity: two rules may see the same thing
-        key = (f.code, f.severity)
+    merged: dict[tuple[str, bool], Finding] = {}
+    severe = {"error": 0, "warning": 1, "info": 2}
+    # one finding per code (and a separate info note): two rules may see the same thing; the more severe leads
+    for f in sorted(findings, key=lambda f: severe[f.severity]):
+        key = (f.code, f.severity == "info")
         if key in merged:
             merged[key].evidence.update({k: v for k, v in f.evidence.items() if k not in merged[key].evidence})
         else:
@@ -114,4 +119,10 @@ def order(findings: list[Finding], facts: Facts | None) -> list[Finding]:
         # a cause that is itself explained by the effect does not count (no cycles)
         causes = [c for c in causes if not _explains(effect, c, facts)]
         effect.because_of = min(causes, key=lambda c: _rank(c.code)).code if causes else None
+    by_code = {f.code: f for f in findings if f.severity != "info"}
+    for effect in findings:  # explanations are transitive: point at the root of the chain
+        seen = {effect.code}
+        while effect.because_of in by_code and by_code[effect.because_of].because_of not in (None, *seen):
+            seen.add(effect.because_of)
+            effect.because_of = by_code[effect.because_of].because_of
     return sorted(findings, key=lambda f: (f.severity == "info", f.because_of is not None, _rank(f.code)))

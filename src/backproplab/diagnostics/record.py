@@ -26,6 +26,8 @@ def record_findings(record: RunRecord, seed: int, controls: bool) -> tuple[list[
     context: dict[str, Any] = {"rows": None if record.X is None else int(len(record.X)), "source": record.source,
                                "loss": facts.loss_name, "task": facts.task, "train_loss": facts.final_loss,
                                "baseline_loss": facts.baseline, "fit_vs_baseline": facts.fit_ratio}
+    context["run"] = {k: facts.config.get(k) for k in ("init", "hidden", "output", "optimizer", "lr", "l2", "batch_size",
+                                                       "n_steps", "stop_reason")}
     blocked = any(f.code == "constant_target" for f in findings)
     if controls and not blocked:
         try:

@@ -116,7 +116,8 @@ def stopping(facts: Facts) -> str:
 
 
 def symmetric(facts: Facts) -> str:
-    return 'a random initialisation: init="he_uniform" for ReLU, init="glorot_uniform" otherwise (never constant weights)'
+    return ("random initial weights, never a constant (the initialisers he_uniform for ReLU, glorot_uniform "
+            "otherwise; do not overwrite them after building the network)")
 
 
 def bad_init(facts: Facts) -> str:

@@ -145,7 +145,7 @@ def check_gradient_flow(facts: Facts) -> list[Finding]:
 def check_update_ratio(facts: Facts) -> list[Finding]:
     record = facts.record
     names = [n for n in facts.weight_names if n in record.update_ratios]
-    if not names or facts.good_fit:
+    if not names or facts.fits_like_control:
         return []
     steps = np.asarray(record.steps, dtype=np.float64)
     span = np.full(steps.shape, float(record.update_ratio_steps)) if record.update_ratio_steps else np.diff(steps, prepend=np.nan)
@@ -187,7 +187,7 @@ def check_units(facts: Facts) -> list[Finding]:
                      if (s.get("saturated_fraction") or 0) > SATURATED_FRACTION}
         if saturated and (rows is None or rows >= DEAD_MIN_ROWS):
             findings.append(Finding(
-                "saturated_units", "warning",
+                "saturated_units", "info" if facts.good_fit else "warning",
                 "hidden " + ", ".join(f"{k}: {percent(v)}" for k, v in saturated.items()) + " of the sigmoid/tanh "
                 f"outputs sit in the flat tails {when}, where the derivative is almost zero",
                 {"saturated_fraction": saturated, "measured": when},
@@ -203,7 +203,37 @@ def check_units(facts: Facts) -> list[Finding]:
                 {"dead_fraction": dead, "measured": when},
                 remedies.dead(facts),
             ))
+            findings += _units_killed_by_steps(facts, dead)
     return findings
+
+
+def _early_update_ratio(facts: Facts) -> float | None:
+    """The largest per-step update-to-weight ratio over the first half of the records."""
+    record = facts.record
+    names = [n for n in facts.weight_names if n in record.update_ratios]
+    if not names:
+        return None
+    steps = np.asarray(record.steps, dtype=np.float64)
+    span = np.full(steps.shape, float(record.update_ratio_steps)) if record.update_ratio_steps else np.diff(steps, prepend=np.nan)
+    values = np.array([np.asarray(record.update_ratios[n], dtype=np.float64) for n in names]) / np.where(span > 0, span, np.nan)
+    early = finite(values[:, : max(values.shape[1] // 2, 1)].ravel())
+    return float(early.max()) if early.size else None
+
+
+def _units_killed_by_steps(facts: Facts, dead: dict[str, float]) -> list[Finding]:
+    """ReLU units that die under steps of over ``UPDATE_RATIO_HIGH`` of the weights: the step size killed them."""
+    largest = _early_update_ratio(facts)
+    if largest is None or largest <= UPDATE_RATIO_HIGH:
+        return []
+    return [Finding(
+        "lr_too_large", "warning",
+        f"early updates changed the weights by up to {percent(largest)} of their size in one step "
+        f"({ratio(largest / UPDATE_RATIO_TARGET)} the ~{num(UPDATE_RATIO_TARGET)} rule of thumb), and "
+        + ", ".join(f"{k}: {percent(v)}" for k, v in dead.items()) + " of the ReLU units are now dead: "
+        "steps that large push units into the region where they never fire again",
+        {"largest_early_update_ratio": largest, "dead_fraction": dead, "lr": facts.config.get("lr")},
+        remedies.lr_lower(facts),
+    )]
 
 
 def _duplicated_fraction(W: np.ndarray, b: np.ndarray | None) -> float:
@@ -323,7 +353,7 @@ def check_loss_series(facts: Facts) -> list[Finding]:
     before, last = float(losses[-tail - 1]), float(losses[-1])
     if reason in BUDGET_REASONS and before - last > NOT_CONVERGED_GAIN * abs(before) and last > 1e-3 * losses[0]:
         findings.append(Finding(
-            "not_converged", "info" if facts.good_fit else "warning",
+            "not_converged", "info" if facts.fits_like_control else "warning",
             f"the run ended ({reason or 'end of the record'}) while the loss was still falling: {num(before)} -> "
             f"{num(last)} over the last tenth of the run",
             {"stop_reason": reason or "unknown", "loss_before": before, "loss_last": last, "points_compared": tail},
