@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import activations, datasets, initializers, losses, metrics, optimizers
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from .diagnostics import Diagnosis, Finding, diagnose
+from .diagnostics import Diagnosis, Finding, diagnose, diagnose_record
 from .gradcheck import GradCheckResult, check_gradient, gradcheck
 from .layers import Dense, Layer, Parameter
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Loss
@@ -57,6 +57,7 @@ __all__ = [
     "check_gradient",
     "datasets",
     "diagnose",
+    "diagnose_record",
     "gradcheck",
     "initializers",
     "load",

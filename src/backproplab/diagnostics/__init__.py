@@ -29,8 +29,8 @@ no_signal                the control network (see :mod:`.controls`) on row-shuff
                          less than ``SIGNAL_MARGIN`` (10% of the baseline loss) worse than on the
                          real targets, cross-validated or on held-out rows (>= 20 rows needed)
 label_leak               one feature alone explains at least ``LEAK_R2`` (99.9%) of the target's
-                         variance: squared correlation (regression) or correlation ratio eta^2
-                         (classes); needs >= 20 rows and >= 2 features
+                         variance: squared linear or rank correlation (regression) or correlation
+                         ratio eta^2 (classes); needs >= 20 rows and >= 2 features
 exploding_gradient       a non-finite gradient norm, a weight matrix's norm above ``EXPLODING_NORM``
                          (1e3), or first/last layer norm above ``EXPLODING_RATIO`` (1e2), at
                          initialisation, early or now
@@ -44,7 +44,8 @@ saturated_units          a hidden sigmoid/tanh layer with over ``SATURATED_FRACT
                          outputs in the flat tails (see ``monitor.SATURATION``); info after a good
                          fit (confident units on separable data); unit fractions need >= 20 rows
 dead_units               a hidden ReLU layer with at least ``DEAD_FRACTION`` (25%) of its units zero
-                         for every training row (given at least ``DEAD_MIN_ROWS`` = 20 rows); when
+                         for every training row (given at least ``DEAD_MIN_ROWS`` = 20 rows; info
+                         after a good fit with under ``DEAD_FRACTION_FIT`` = 50% dead); when
                          the early per-step update ratio exceeded ``UPDATE_RATIO_HIGH`` (0.1), an
                          lr_too_large finding names the step size as what killed them
 loss_task_mismatch       0/1 class labels with a squared/absolute-error loss; 3-20 consecutive

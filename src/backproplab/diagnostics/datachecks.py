@@ -101,8 +101,10 @@ def check_leak(X: np.ndarray, Y: np.ndarray, facts: Facts) -> list[Finding]:
     if facts.task == "classification":
         labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y.ravel()
         scores = _correlation_ratio(X, labels)
-    else:
-        scores = np.max([_r2_per_feature(X, Y[:, j]) for j in range(Y.shape[1])], axis=0)
+    else:  # linear and rank (monotone transforms of the target) correlation
+        ranks = np.argsort(np.argsort(X, axis=0), axis=0).astype(np.float64)
+        scores = np.max([np.maximum(_r2_per_feature(X, Y[:, j]), _r2_per_feature(ranks, np.argsort(np.argsort(Y[:, j])).astype(np.float64)))
+                         for j in range(Y.shape[1])], axis=0)
     feature = int(np.argmax(scores))
     if scores[feature] < LEAK_R2:
         return []
@@ -110,8 +112,8 @@ def check_leak(X: np.ndarray, Y: np.ndarray, facts: Facts) -> list[Finding]:
     return [Finding(
         "label_leak", "warning",
         f"feature {feature} alone explains {num(scores[feature] * 100, 4)}% of the variance of {what}: it is "
-        "probably the target in disguise (an id sorted by label, a value computed from the answer), and a model "
-        "trained with it will fail on data where it is missing",
+        "probably the target in disguise (a copy, an encoding or a value computed from the answer), and a "
+        "model trained with it will fail on data where it is missing",
         {"feature": feature, "explained_variance": float(scores[feature]), "threshold": LEAK_R2},
         f"drop feature {feature} (`--drop NAME` on the command line) and check how it was recorded",
     )]

@@ -152,6 +152,7 @@ def build_record(net: Network, X: np.ndarray, y: np.ndarray, history: History | 
     copies = [data_loss(reinitialised(net, seed + k) if k else fresh, X, y) for k in range(INIT_COPIES)]
     at_init = {"grad_norms": init_norms, "activation_stats": init_units, "loss": float(np.median(copies)),
                "loss_first_step": _exact_initial_loss(history),
+               "loss_first_epoch": float(history.loss[0]) if history is not None and history.loss else None,
                "source": f"re-initialised copies, same architecture and init, seeds {seed}..{seed + INIT_COPIES - 1}"}
     weights: dict[str, np.ndarray] = {}
     shapes: dict[str, tuple[int, ...]] = {}

@@ -59,7 +59,7 @@ EXPLAINS: dict[str, set[str]] = {
     "unscaled_targets": _SLOW | {"exploding_gradient", "lr_too_large", "dead_units", "saturated_units", "no_signal"},
     "no_signal": _SLOW | {"overfitting"},
     "exploding_gradient": _SLOW | {"lr_too_large", "dead_units", "saturated_units", "bad_initial_loss"},
-    "lr_too_large": _SLOW | {"exploding_gradient", "dead_units", "saturated_units"},
+    "lr_too_large": _SLOW | {"exploding_gradient", "dead_units", "saturated_units", "bad_initial_loss"},
     "vanishing_gradient": _SLOW | {"saturated_units"},
     "saturated_units": _SLOW | {"vanishing_gradient", "bad_initial_loss"},
     "dead_units": set(_SLOW),
@@ -90,6 +90,8 @@ def _explains(cause: Finding, effect: Finding, facts: Facts | None) -> bool:
     if {cause.code, effect.code} == {"exploding_gradient", "lr_too_large"}:
         at_init = bool((cause if cause.code == "exploding_gradient" else effect).evidence.get("at_init"))
         return at_init == (cause.code == "exploding_gradient")
+    if cause.code == "lr_too_large" and effect.code == "bad_initial_loss":
+        return "first epoch" in str(effect.evidence.get("measured"))  # a diverging first epoch is not the init
     if {cause.code, effect.code} == {"vanishing_gradient", "saturated_units"}:
         deep = facts is not None and facts.deep_saturating
         return deep == (cause.code == "vanishing_gradient")

@@ -19,6 +19,7 @@ from .findings import (
     BASELINE_ERROR,
     BASELINE_FRACTION,
     DEAD_FRACTION,
+    DEAD_FRACTION_FIT,
     DEAD_MIN_ROWS,
     EXPLODING_NORM,
     EXPLODING_RATIO,
@@ -197,7 +198,7 @@ def check_units(facts: Facts) -> list[Finding]:
                 if (s.get("dead_fraction") or 0) >= DEAD_FRACTION and s.get("kind", "relu") == "relu"}
         if dead and (rows is None or rows >= DEAD_MIN_ROWS):  # with a handful of rows, unit fractions are chance
             findings.append(Finding(
-                "dead_units", "warning",
+                "dead_units", "info" if facts.good_fit and max(dead.values()) < DEAD_FRACTION_FIT else "warning",
                 "hidden " + ", ".join(f"{k}: {percent(v)}" for k, v in dead.items()) + " of the ReLU units output zero "
                 f"for every training row {when} and get no gradient",
                 {"dead_fraction": dead, "measured": when},
@@ -238,13 +239,17 @@ def _units_killed_by_steps(facts: Facts, dead: dict[str, float]) -> list[Finding
 
 def _duplicated_fraction(W: np.ndarray, b: np.ndarray | None) -> float:
     """The share of units (columns of W, with their bias) equal to another unit within 1e-6 of their norm;
-    all-zero units (e.g. pulled to zero by L2) do not count."""
+    all-zero units do not count unless every unit is zero (L2 leaves tiny, distinct weights; a zero
+    initialisation leaves exact zeros)."""
     units = W.T if b is None or b.shape != (W.shape[1],) else np.hstack([W.T, b.reshape(-1, 1)])
     norms = np.linalg.norm(units, axis=1)
     distance = np.linalg.norm(units[:, None, :] - units[None, :, :], axis=2)
     same = distance <= 1e-6 * np.maximum(norms[:, None], norms[None, :])
     np.fill_diagonal(same, False)
-    return float(np.mean(same.any(axis=1) & (norms > 0)))
+    zero = norms == 0
+    if zero.all():
+        return 1.0  # every unit exactly zero (a zero initialisation): all identical, none can move apart
+    return float(np.mean(same.any(axis=1) & ~zero))
 
 
 def check_symmetric(facts: Facts) -> list[Finding]:
@@ -279,17 +284,24 @@ def check_initial_loss(facts: Facts) -> list[Finding]:
     def bad(loss: float) -> bool:
         return math.isfinite(loss) and loss > BAD_INIT_FACTOR * expected and loss > expected + BAD_INIT_MARGIN
 
+    at_init = facts.record.at_init or {}
     start = facts.start_loss
-    first_step = (facts.record.at_init or {}).get("loss_first_step")
-    if not bad(start) or (first_step is not None and not bad(first_step)):
-        return []  # copies that start badly while the run itself did not: its own weights were fine
-    where = (facts.record.at_init or {}).get("source", "the first record")
+    first_step, first_epoch = at_init.get("loss_first_step"), at_init.get("loss_first_epoch")
+    where = at_init.get("source", "the first record")
+    if first_step is not None:  # the run's own first loss is known exactly: it decides
+        start, where = first_step, "the run's first step"
+    elif first_epoch is not None and bad(first_epoch) and not bad(start):
+        # the first epoch's mean is a lower bound of where the run started (its own weights, e.g. scaled by hand)
+        start, where = first_epoch, "the mean over the run's first epoch, a lower bound"
+    if not bad(start):
+        return []
     return [Finding(
         "bad_initial_loss", "warning",
         f"the loss at step 0 is {num(start)} ({where}), {ratio(start / expected)} the {num(expected)} (= ln {k if facts.loss_name == 'cross_entropy' else 2}) "
         "that a network guessing uniformly gets: the initial weights make confident, wrong predictions, and the first "
         "part of training only undoes them",
-        {"initial_loss": start, "expected": expected, "classes": k, "measured": where, "run_first_step_loss": first_step},
+        {"initial_loss": start, "expected": expected, "classes": k, "measured": where, "run_first_step_loss": first_step,
+         "run_first_epoch_loss": first_epoch},
         remedies.bad_init(facts),
     )]
 
