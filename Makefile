@@ -38,6 +38,7 @@ else
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/real_data.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/sweep.py
+	$(BIN)/python benchmarks/diagnosis.py
 endif
 
 lint: $(VENV)/.stamp-dev

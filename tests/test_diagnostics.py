@@ -87,7 +87,7 @@ def test_dead_units(rng):
     net = bp.Network.mlp([3, 8, 1], seed=0)
     net.parameters()[1][:4] = -100.0  # half the hidden units can never fire
     finding = next(f for f in bp.diagnose(net, X, X[:, :1], signal_test=False).findings if f.code == "dead_units")
-    assert finding.evidence["dead_fraction"] == {1: 0.5}
+    assert finding.evidence["dead_fraction"] == {"layer 1": 0.5}
 
 
 def test_saturated_units(rng):
@@ -130,7 +130,7 @@ def test_to_dict_is_jsonable(scaled_spheres):
     X, y = scaled_spheres
     net = bp.Network.mlp([3, 4, 1], loss="bce", seed=0)
     data = json.loads(json.dumps(bp.diagnose(net, X, y).to_dict()))
-    assert set(data) == {"healthy", "findings", "context"}
+    assert set(data) == {"healthy", "headline", "findings", "context"}
 
 
 def test_gradient_flow_monitor_records_every_k_steps(scaled_spheres):
@@ -178,3 +178,99 @@ def test_layer_stats_match_plain_numpy(hidden, dtype, rng):
             low, high = SATURATION[hidden]
             assert record["saturated"] == np.mean((A < low) | (A > high))
     assert "activation" not in stats[-1]  # the output's softmax is fused into the loss
+
+
+# ---------------------------------------------------------------------- diagnose_record (the Probe's door)
+def _record(**fields):
+    from backproplab.runrecord import RunRecord
+
+    steps = np.arange(0, 200, 10)
+    defaults = {"steps": steps, "loss": np.linspace(1.0, 0.9, steps.size)}
+    defaults.update(fields)
+    return RunRecord(**defaults)
+
+
+def test_record_with_a_failed_gradient_check_puts_gradient_mismatch_first(rng):
+    from backproplab.diagnostics import diagnose_record
+
+    X = rng.normal(size=(60, 3))
+    y = X @ np.array([[1.0], [-2.0], [0.5]])
+    check = {"passed": False, "max_rel_error": 0.97, "arrays": [{"name": "W1", "passed": False, "max_rel_error": 0.97}]}
+    diagnosis = diagnose_record(_record(X=X, y=y, loss_name="mse", gradient_check=check), controls=False)
+    assert diagnosis.findings[0].code == "gradient_mismatch"
+    assert diagnosis.findings[0].evidence["worst_array"] == "W1"
+    assert all(f.because_of == "gradient_mismatch" for f in diagnosis.findings[1:])
+    assert "gradient_mismatch" in diagnosis.headline
+
+
+def test_record_of_noise_targets_has_no_signal_and_no_train_longer(rng):
+    from backproplab.diagnostics import diagnose_record
+
+    X, y = rng.normal(size=(120, 4)), rng.normal(size=(120, 1))
+    predictions = np.full_like(y, y.mean())
+    diagnosis = diagnose_record(_record(X=X, y=y, predictions=predictions, loss_name="mse"))
+    assert diagnosis.findings[0].code == "no_signal"
+    train_longer = [f for f in diagnosis.findings if f.code == "not_converged"]
+    assert all(f.because_of == "no_signal" for f in train_longer)
+    control = diagnosis.context["control"]
+    assert control["shuffled"] - control["real"] < 0.1 * control["baseline"]
+
+
+def test_record_stop_criterion_falling_while_the_loss_levels_off():
+    from backproplab.diagnostics import diagnose_record
+
+    steps = np.arange(40)
+    loss = 0.25 + 0.5 * np.exp(-steps / 3.0)
+    criterion = 10.0 ** (-steps / 8.0)
+    diagnosis = diagnose_record(_record(steps=steps, loss=loss, stop_criterion=criterion), controls=False)
+    finding = next(f for f in diagnosis.findings if f.code == "loose_stopping_rule")
+    assert finding.evidence["criterion_drop"] > 10 and finding.evidence["loss_drop"] < 0.1
+
+
+def test_record_update_ratio_far_below_the_rule_of_thumb():
+    from backproplab.diagnostics import diagnose_record
+
+    steps = np.arange(0, 100)
+    ratios = {"W1": np.full(100, 2e-7), "W2": np.full(100, 5e-7)}
+    record = _record(steps=steps, loss=np.linspace(1.0, 0.99, 100), update_ratios=ratios,
+                     shapes={"W1": (3, 4), "W2": (4, 1)}, config={"lr": 1e-4, "optimizer": "sgd"})
+    finding = next(f for f in diagnose_record(record, controls=False).findings if f.code == "lr_from_update_ratio")
+    assert finding.evidence["direction"] == "small"
+    assert "lr=" in finding.suggestion and "lr=0.0001" not in finding.suggestion
+
+
+def test_vanishing_is_found_in_the_past_of_a_collapsed_deep_sigmoid_net(scaled_spheres):
+    X, y = scaled_spheres
+    net = bp.Network.mlp([3] + [6] * 8 + [1], hidden="sigmoid", output="sigmoid", loss="bce", init="normal", seed=0)
+    history = net.fit(X, y, lr=0.1, max_steps=300, seed=0)
+    diagnosis = bp.diagnose(net, X, y, history=history)
+    assert diagnosis.findings[0].code == "vanishing_gradient"
+    assert diagnosis.findings[0].evidence["measured"] == "at initialisation"
+    baseline = next(f for f in diagnosis.findings if f.code == "no_better_than_baseline")
+    assert baseline.because_of == "vanishing_gradient"
+    assert "hidden=\"relu\"" in diagnosis.findings[0].suggestion
+
+
+def test_unscaled_inputs_are_not_mistaken_for_no_signal(rng):
+    X = rng.normal(size=(300, 3)) * np.array([1e4, 1e-2, 1])
+    y = np.sin(X[:, :1] / 1e4) + X[:, 1:2] * 100 + 0.1 * X[:, 2:3]
+    net = bp.Network.mlp([3, 16, 1], seed=0)
+    history = net.fit(X, y, optimizer="adam", lr=0.01, max_steps=300, seed=0)
+    diagnosis = bp.diagnose(net, X, y, history=history, verify=True)
+    assert "no_signal" not in diagnosis.codes
+    assert diagnosis.findings[0].code == "unscaled_inputs"
+    verified = diagnosis.context["verified"]
+    assert verified["loss_with_change"] < 0.5 * verified["loss_as_run"]
+    assert "verified with standardised inputs" in diagnosis.findings[0].suggestion
+
+
+def test_numbers_are_formatted_for_people(rng):
+    X = rng.normal(size=(200, 5)) * 100
+    net = bp.Network.mlp([5, 16, 1], seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        history = net.fit(X, X[:, :1] * 3, lr=1.0, max_epochs=50, seed=0)
+    text = str(bp.diagnose(net, X, X[:, :1] * 3, history=history))
+    import re
+
+    assert not re.search(r"\d\.\d{5,}", text), text  # nothing beyond 3 significant digits

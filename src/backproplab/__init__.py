@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from . import activations, datasets, initializers, losses, metrics, optimizers, sweep  # sweep: a callable package
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .dashboard import Dashboard
-from .diagnostics import Diagnosis, Finding, diagnose
+from .diagnostics import Diagnosis, Finding, diagnose, diagnose_record
 from .gradcheck import GradCheckResult, check_gradient, gradcheck
 from .layers import Dense, Layer, Parameter
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Loss
@@ -61,6 +61,7 @@ __all__ = [
     "check_gradient",
     "datasets",
     "diagnose",
+    "diagnose_record",
     "gradcheck",
     "initializers",
     "load",

@@ -53,9 +53,23 @@ class RunRecord:
     gradient_check : object or None
         The result of a gradient check of this run (it explains everything downstream when it fails).
     config : dict
-        Anything known about how the run was set up (lr, optimizer, init, activation, ...).
+        Anything known about how the run was set up. The diagnosis reads these keys when present:
+        ``lr`` (float), ``optimizer`` ("sgd", "adam", ...), ``init`` (initialiser name), ``hidden`` and
+        ``output`` (activation names), ``l2`` (float), ``batch_size``, ``n_steps`` (steps run),
+        ``stop_reason`` (see ``History.stop_reason``; unknown means "the loop ended by its budget"),
+        ``stop`` (dict of the stop rule's settings), ``early_stopping_restored`` (bool).
     source : str
         "network" or "probe".
+    weights : dict of str -> ndarray
+        The arrays at the last record, input side first (enables the symmetric-units check). Optional.
+    at_init : dict or None
+        Evidence measured at step 0 when the series do not start there: ``grad_norms`` (dict name ->
+        float), ``loss`` (float), ``activation_stats`` (list of dict, as above) and ``source`` (a
+        short label, e.g. "re-initialised copy (same architecture and init, seed 0)"). The diagnosis
+        reports it as "at initialisation", next to the last record as "now".
+    update_ratio_steps : int or None
+        How many steps each ``update_ratios`` value spans: 1 when it was measured across a single
+        update (backproplab's monitor); None means the gap between consecutive records.
     """
 
     steps: np.ndarray
@@ -75,3 +89,6 @@ class RunRecord:
     gradient_check: Any = None
     config: dict[str, Any] = field(default_factory=dict)
     source: str = "network"
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    at_init: dict[str, Any] | None = None
+    update_ratio_steps: int | None = None
