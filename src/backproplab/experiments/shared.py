@@ -61,14 +61,17 @@ def prefetch(seed: int, quick: bool) -> bool:
     seeds = tuple(range(seed, seed + s.seeds))
     if not blog_runs.have_numba() or _n_jobs(s.n_jobs, 2 * len(seeds)) == 1:
         return False
-    from joblib.externals.loky import get_reusable_executor
+    # a pool of its own, not loky's reusable one: joblib's Parallel later reuses that singleton and
+    # expects state that only joblib itself sets on it
+    from joblib.externals.loky import ProcessPoolExecutor
 
-    executor = get_reusable_executor(max_workers=_n_jobs(s.n_jobs, 2 * len(seeds)))
+    executor = ProcessPoolExecutor(max_workers=_n_jobs(s.n_jobs, 2 * len(seeds)))
     for hidden in ("sigmoid", "relu"):  # the longest runs first
         key = (hidden, seeds, s.cap)
         if key not in _PENDING:
             config = blog_runs.BlogConfig(hidden=hidden, cap=s.cap)
             _PENDING[key] = [executor.submit(blog_runs.run_one, k, config) for k in seeds]
+    executor.shutdown(wait=False)  # the submitted runs still complete; the workers exit after them
     return True
 
 
