@@ -316,7 +316,9 @@ class Network:
         return self._backward(A, y)
 
     def _backward(self, A: np.ndarray, y: np.ndarray) -> float:
-        grad = self.workspace.output_gradient(A)
+        grad = self.workspace.output_gradients.get(A.shape)
+        if grad is None:
+            grad = self.workspace.output_gradient(A)
         loss = self.loss_fn.value_and_grad(A, y, grad)
         for layer in self._reversed:
             grad = layer.backward(grad)

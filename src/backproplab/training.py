@@ -293,7 +293,8 @@ class Trainer:
         self.step_hooks = [(hook.on_step_end, _reason(hook)) for hook in step_sources if overrides(hook, "on_step_end")]
         self.update_checks = [rule.before_update for rule in self.rules if type(rule).before_update
                               is not stops.StopRule.before_update]
-        epoch_sources: list[Any] = [*early, _Schedule(self), *callbacks, *([_Bar(self)] if self.bar else []), *late]
+        schedule = [] if type(self.schedule) is optimizers.Constant else [_Schedule(self)]  # Constant keeps lr
+        epoch_sources: list[Any] = [*early, *schedule, *callbacks, *([_Bar(self)] if self.bar else []), *late]
         self.epoch_hooks = [(hook.on_epoch_end, _reason(hook)) for hook in epoch_sources
                             if overrides(hook, "on_epoch_end")]
         self.end_hooks = [hook for hook in [self.checkpoints, *callbacks] if hook is not None]
@@ -334,24 +335,29 @@ class Trainer:
 
     def run_epoch(self, batches: Iterable[np.ndarray | None]) -> None:
         """Steps over ``batches`` until they run out or a rule stops the run."""
-        forward_backward, rows_of = self.batcher.forward_backward, self.batcher.rows
+        forward_backward, step, whole = self.batcher.forward_backward, self.step, self.batcher.n
         step_hooks, step_limit = self.step_hooks, self.step_limit
-        for index in batches:
-            loss = forward_backward(index)
-            if not self.step(loss):
-                return
-            rows = rows_of(index)
-            self.epoch_loss += loss * rows  # weighted by rows: a short last batch must not count as a full one
-            self.epoch_rows += rows
-            self.epoch_steps += 1
-            if self.step_count >= step_limit:
-                self.reason = "max_steps"
-            if step_hooks:
-                for hook, reason in step_hooks:
-                    if hook(self.step_count, loss) and not self.reason:
-                        self.reason = reason
-            if self.reason:
-                return
+        total, rows, steps = 0.0, 0, 0  # locals on the hot path; stored before hooks and on return
+        try:
+            for index in batches:
+                loss = forward_backward(index)
+                if not step(loss):
+                    return
+                count = whole if index is None else index.shape[0]
+                total += loss * count  # weighted by rows: a short last batch must not count as a full one
+                rows += count
+                steps += 1
+                if self.step_count >= step_limit:
+                    self.reason = "max_steps"
+                if step_hooks:
+                    self.epoch_steps = steps
+                    for hook, reason in step_hooks:
+                        if hook(self.step_count, loss) and not self.reason:
+                            self.reason = reason
+                if self.reason:
+                    return
+        finally:
+            self.epoch_loss, self.epoch_rows, self.epoch_steps = total, rows, steps
 
     def step(self, loss: float) -> bool:
         """The update after a forward/backward pass that gave ``loss``; False when the run stops
@@ -390,7 +396,8 @@ class Trainer:
         history.epoch_time.append(time.perf_counter() - self.started)
         history.loss.append(epoch_mean)
         history.lr.append(self.optimizer.lr)
-        _epoch_metrics(self.net, self.config.metrics, self.X, self.y, self.X_val, self.y_val, history)
+        if self.config.metrics:
+            _epoch_metrics(self.net, self.config.metrics, self.X, self.y, self.X_val, self.y_val, history)
         if self.X_val is not None and self.y_val is not None:
             history.val_loss.append(self.net._loss_value(self.X_val, self.y_val))
         for hook, reason in self.epoch_hooks:
@@ -560,9 +567,6 @@ class Batcher:
         order = rng.permutation(n) if shuffle else np.arange(n)
         return (order[i : i + size] for i in range(0, n, size))
 
-    def rows(self, index: np.ndarray | None) -> int:
-        return self.n if index is None else index.shape[0]
-
     def _switch(self, size: int) -> None:
         if size not in self.y_buffers:
             X, y = self.X, self.y
@@ -590,6 +594,8 @@ class Batcher:
             self._switch(index.shape[0])
         # "clip" skips take's bounds-checking temporary copy; the indices are ours and in range
         Xb = self.X.take(index, 0, self.xb, "clip")
+        if self.yb_ordered is None:  # (_targets inlined: this is the path of small networks)
+            return self.net.forward_backward(Xb, self.y.take(index, 0, self.yb, "clip"))
         return self.net.forward_backward(Xb, self._targets(index))
 
     def _gathered(self, index: np.ndarray) -> float:
