@@ -100,8 +100,12 @@ class Optimizer:
     def step(self, previous: Sequence[np.ndarray] | None = None) -> None:
         """Update every parameter from its ``grad``; with ``previous`` (arrays shaped like the
         parameters), first copy the values there (in the same pass when fused)."""
-        self.t += 1
-        self._run(self.hyperparameters(self.t), previous)
+        self._run(previous)
+
+    def updater(self) -> Callable[[Sequence[np.ndarray] | None], None]:
+        """What a training loop calls for each step: :meth:`step`, or (one call fewer) the update
+        that :meth:`bind` built, when ``step`` is not overridden."""
+        return self._run if type(self).step is Optimizer.step else self.step
 
     def __getstate__(self) -> dict[str, Any]:
         # the runner closes over the bound arrays: a copy builds its own (see __setstate__)
@@ -114,27 +118,33 @@ class Optimizer:
         if self.params:
             self._run = self._runner()
 
-    def _runner(self) -> Callable[[tuple[float, ...], Sequence[np.ndarray] | None], None]:
-        """The update of all parameters for given hyperparameters, built once at bind."""
-        rule, copyto, kernel = self._rule, _fastnp.copyto, self._kernel
+    def _runner(self) -> Callable[[Sequence[np.ndarray] | None], None]:
+        """The update of all parameters (one step: ``t`` counts it), built once at bind."""
+        rule, copyto, kernel, hyperparameters = self._rule, _fastnp.copyto, self._kernel, self.hyperparameters
         if kernel is not None:
             p, state = self.params[0], self.state[0]
             w, g, cast = p.value, p.grad, p.value.dtype.type  # NumPy casts Python scalars to the dtype alike
 
-            def fused(hyper: tuple[float, ...], previous: Sequence[np.ndarray] | None) -> None:
+            def fused(previous: Sequence[np.ndarray] | None) -> None:
+                self.t += 1
+                hyper = hyperparameters(self.t)
                 snapshot = previous[0] if previous is not None else np.empty_like(w)
                 kernel(w, g, *state.values(), snapshot, tuple(cast(h) for h in hyper))
             return fused
         if len(self.params) == 1 and not self.state_names:  # the common small case, without a loop
             w, g = self.params[0].value, self.params[0].grad
 
-            def plain(hyper: tuple[float, ...], previous: Sequence[np.ndarray] | None) -> None:
+            def plain(previous: Sequence[np.ndarray] | None) -> None:
+                self.t += 1
+                hyper = hyperparameters(self.t)
                 if previous is not None:
                     copyto(previous[0], w)
                 copyto(w, rule(w, g, *hyper))
             return plain
 
-        def numpy(hyper: tuple[float, ...], previous: Sequence[np.ndarray] | None) -> None:
+        def numpy(previous: Sequence[np.ndarray] | None) -> None:
+            self.t += 1
+            hyper = hyperparameters(self.t)
             for index, (p, state) in enumerate(zip(self.params, self.state)):
                 if previous is not None:
                     copyto(previous[index], p.value)

@@ -1,5 +1,5 @@
 r"""The fit loop: ``fit`` builds a frozen :class:`FitConfig`, and a :class:`Trainer` runs it in named
-steps: :meth:`~Trainer.prepare`, :meth:`~Trainer.batches`, :meth:`~Trainer.step`,
+steps: :meth:`~Trainer.prepare`, :meth:`~Trainer.batches`, :meth:`~Trainer.steps` (one step per batch),
 :meth:`~Trainer.end_epoch`, :meth:`~Trainer.finish`.
 
 One training step is: gather a batch (:class:`Batcher`), ``net.forward_backward`` (loss and
@@ -228,6 +228,7 @@ class Trainer:
         self.step_count = self.epoch = self.epoch_steps = self.skip = self.skip_done = 0
         self.in_epoch = False
         self.reason = ""
+        self.in_update = False  # set while the optimizer updates: a Ctrl-C then restores the weights before it
         self.last_loss = math.nan
 
     # ------------------------------------------------------------------ prepare
@@ -315,7 +316,7 @@ class Trainer:
                 stack.callback(self.bar.close)
             try:
                 while not self.reason:
-                    self.run_epoch(self.batches())
+                    self.steps(self.batches())
                     if not self.end_epoch():
                         break
             except KeyboardInterrupt:
@@ -333,54 +334,61 @@ class Trainer:
         self.skip_done, skip, self.skip = self.skip, self.skip, 0
         return itertools.islice(batches, skip, None) if skip else batches
 
-    def run_epoch(self, batches: Iterable[np.ndarray | None]) -> None:
-        """Steps over ``batches`` until they run out or a rule stops the run."""
-        forward_backward, step, whole = self.batcher.forward_backward, self.step, self.batcher.n
-        step_hooks, step_limit = self.step_hooks, self.step_limit
-        total, rows, steps = 0.0, 0, 0  # locals on the hot path; stored before hooks and on return
+    def steps(self, batches: Iterable[np.ndarray | None]) -> None:
+        """One step per batch of ``batches`` (forward/backward, checks, update, step hooks), until they
+        run out or something stops the run. The counters live in locals here, the hot path of a
+        small network, and are stored before the hooks run and when the epoch's steps end."""
+        forward_backward, update, previous = self.batcher.forward_backward, self.optimizer.updater(), self.previous
+        checks, step_hooks, step_limit, whole = self.update_checks, self.step_hooks, self.step_limit, self.batcher.n
+        isfinite, count, last = math.isfinite, self.step_count, self.last_loss
+        total, rows, steps, updating = 0.0, 0, 0, False
         try:
             for index in batches:
                 loss = forward_backward(index)
-                if not step(loss):
-                    return
-                count = whole if index is None else index.shape[0]
-                total += loss * count  # weighted by rows: a short last batch must not count as a full one
-                rows += count
+                if not isfinite(loss) or checks:
+                    self.last_loss = last
+                    if self.refuse_update(loss, count):
+                        return
+                updating = True
+                update(previous)  # keeps the weights before the update in previous
+                updating = False
+                count += 1
+                last = loss
+                size = whole if index is None else index.shape[0]
+                total += loss * size  # weighted by rows: a short last batch must not count as a full one
+                rows += size
                 steps += 1
-                if self.step_count >= step_limit:
+                if count >= step_limit:
                     self.reason = "max_steps"
                 if step_hooks:
-                    self.epoch_steps = steps
+                    self.step_count, self.epoch_steps = count, steps
                     for hook, reason in step_hooks:
-                        if hook(self.step_count, loss) and not self.reason:
+                        if hook(count, loss) and not self.reason:
                             self.reason = reason
                 if self.reason:
                     return
         finally:
+            self.step_count, self.last_loss, self.in_update = count, last, updating
             self.epoch_loss, self.epoch_rows, self.epoch_steps = total, rows, steps
 
-    def step(self, loss: float) -> bool:
-        """The update after a forward/backward pass that gave ``loss``; False when the run stops
-        before it (divergence, or a rule that checks the gradient)."""
+    def refuse_update(self, loss: float, step: int) -> bool:
+        """Whether the update after a forward/backward pass that gave ``loss`` must not happen: the
+        loss diverged (the weights of the last update are restored), or a rule that checks the
+        gradient before the update is met."""
         if not math.isfinite(loss):
             self._restore()
             self.reason = "diverged"
             self.history.message = (
-                f"training diverged at step {self.step_count + 1}: the loss became {loss}; restored the "
-                f"weights of step {self.step_count} (last finite loss {self.last_loss:.6g}). Try a learning rate "
+                f"training diverged at step {step + 1}: the loss became {loss}; restored the "
+                f"weights of step {step} (last finite loss {self.last_loss:.6g}). Try a learning rate "
                 f"below {self.optimizer.lr:g}, scaled inputs, or a gradient-friendlier activation."
             )
-            return False
+            return True
         for check in self.update_checks:
-            if check(self.step_count):
+            if check(step):
                 self.reason = "grad_norm_below"
-                return False
-        self.in_update = True
-        self.optimizer.step(self.previous)
-        self.in_update = False
-        self.step_count += 1
-        self.last_loss = loss
-        return True
+                return True
+        return False
 
     def end_epoch(self) -> bool:
         """Record a completed epoch and run the epoch hooks; False when the loop must stop here
@@ -411,7 +419,7 @@ class Trainer:
             _fastnp.copyto(p.value, saved)
 
     def _interrupted(self) -> None:
-        if getattr(self, "in_update", False):
+        if self.in_update:
             self._restore()
         self.reason = "interrupted"
         self.history.message = (f"interrupted by the user after step {self.step_count}; the weights of step "
@@ -605,7 +613,7 @@ class Batcher:
         X, net = self.X, self.net
         Xb = net.workspace.first_input((size, X.shape[1]), X.dtype)
         self.gather(X, index, Xb.T)  # type: ignore[misc, union-attr]
-        return net.forward_backward_staged(self._targets(index))
+        return net.forward_backward(None, self._targets(index))  # None: the batch is in place
 
 
 RANDOM_CHUNK = 64

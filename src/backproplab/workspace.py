@@ -131,7 +131,7 @@ class Workspace:
 
     def first_input(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
         """The first layer's input buffer for batches of ``shape``, when the first layer is Dense
-        (filled by the caller, then run with ``Network.forward_backward_staged``); else None."""
+        (filled by the caller, then run with ``Network.forward_backward(None, y)``); else None."""
         first = self.body[0] if self.body else None
         return first.input_buffer(shape, dtype) if type(first) is Dense else None
 
