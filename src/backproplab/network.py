@@ -313,24 +313,21 @@ class Network:
         return [p.grad.copy() for p in self._params]
 
     # ------------------------------------------------------------------ the hot path
-    def forward_backward(self, X: np.ndarray, y: np.ndarray) -> float:
+    def forward_backward(self, X: np.ndarray | None, y: np.ndarray) -> float:
         """One forward and backward pass on a validated batch; returns the loss and leaves every
-        parameter's ``grad`` filled in. No validation: callers pass arrays from :meth:`check_Xy`."""
-        A = X
-        for layer in self.body:
+        parameter's ``grad`` filled in. No validation: callers pass arrays from :meth:`check_Xy`.
+        ``X=None``: the batch is already in ``workspace.first_input(...)`` (the first layer is
+        Dense), which saves its copy."""
+        if X is None:
+            A = self._first_dense.forward_staged()  # type: ignore[union-attr]
+            layers = self._rest
+        else:
+            A, layers = X, self.body
+        for layer in layers:
             A = layer.forward(A, True)
-        return self._backward(A, y)
-
-    def forward_backward_staged(self, y: np.ndarray) -> float:
-        """:meth:`forward_backward` of a batch already written into ``workspace.first_input(...)``
-        (the first layer is Dense), saving its copy."""
-        A = self._first_dense.forward_staged()  # type: ignore[union-attr]
-        for layer in self._rest:
-            A = layer.forward(A, True)
-        return self._backward(A, y)
-
-    def _backward(self, A: np.ndarray, y: np.ndarray) -> float:
-        grad = self.workspace.output_gradient(A)
+        grad = self.workspace.output_gradients.get(A.shape)
+        if grad is None:
+            grad = self.workspace.output_gradient(A)
         loss = self.loss_fn.value_and_grad(A, y, grad)
         for layer in self._reversed:
             grad = layer.backward(grad)

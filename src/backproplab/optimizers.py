@@ -76,6 +76,7 @@ class Optimizer:
         self.state = [{name: np.zeros_like(p.value) for name in self.state_names} for p in params]
         self._rule = self.update_rule()
         self._kernel = self._fused_kernel()
+        self._run = self._runner()
 
     def update_rule(self) -> Callable[..., Any]:
         """The rule this optimizer applies (:meth:`rule`, unless the configuration picks another)."""
@@ -99,25 +100,61 @@ class Optimizer:
     def step(self, previous: Sequence[np.ndarray] | None = None) -> None:
         """Update every parameter from its ``grad``; with ``previous`` (arrays shaped like the
         parameters), first copy the values there (in the same pass when fused)."""
-        self.t += 1
-        params, states = self.params, self.state
-        if self._kernel is not None:
-            p, state = params[0], states[0]
-            cast = p.value.dtype.type  # NumPy casts the Python scalars to the arrays' dtype the same way
-            snapshot = previous[0] if previous is not None else np.empty_like(p.value)
-            self._kernel(p.value, p.grad, *state.values(), snapshot, tuple(cast(h) for h in self.hyperparameters(self.t)))
-            return
-        hyper = self.hyperparameters(self.t)
-        rule = self._rule
-        for index, (p, state) in enumerate(zip(params, states)):
-            if previous is not None:
-                _fastnp.copyto(previous[index], p.value)
-            if not state:
-                _fastnp.copyto(p.value, rule(p.value, p.grad, *hyper))
-                continue
-            new, *new_state = rule(p.value, p.grad, *state.values(), *hyper)
-            _fastnp.copyto(p.value, new)
-            state.update(zip(state, new_state))
+        self._run(previous)
+
+    def updater(self) -> Callable[[Sequence[np.ndarray] | None], None]:
+        """What a training loop calls for each step: :meth:`step`, or (one call fewer) the update
+        that :meth:`bind` built, when ``step`` is not overridden."""
+        return self._run if type(self).step is Optimizer.step else self.step
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the runner closes over the bound arrays: a copy builds its own (see __setstate__)
+        state = self.__dict__.copy()
+        state.pop("_run", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.params:
+            self._run = self._runner()
+
+    def _runner(self) -> Callable[[Sequence[np.ndarray] | None], None]:
+        """The update of all parameters (one step: ``t`` counts it), built once at bind."""
+        rule, copyto, kernel, hyperparameters = self._rule, _fastnp.copyto, self._kernel, self.hyperparameters
+        if kernel is not None:
+            p, state = self.params[0], self.state[0]
+            w, g, cast = p.value, p.grad, p.value.dtype.type  # NumPy casts Python scalars to the dtype alike
+
+            def fused(previous: Sequence[np.ndarray] | None) -> None:
+                self.t += 1
+                hyper = hyperparameters(self.t)
+                snapshot = previous[0] if previous is not None else np.empty_like(w)
+                kernel(w, g, *state.values(), snapshot, tuple(cast(h) for h in hyper))
+            return fused
+        if len(self.params) == 1 and not self.state_names:  # the common small case, without a loop
+            w, g = self.params[0].value, self.params[0].grad
+
+            def plain(previous: Sequence[np.ndarray] | None) -> None:
+                self.t += 1
+                hyper = hyperparameters(self.t)
+                if previous is not None:
+                    copyto(previous[0], w)
+                copyto(w, rule(w, g, *hyper))
+            return plain
+
+        def numpy(previous: Sequence[np.ndarray] | None) -> None:
+            self.t += 1
+            hyper = hyperparameters(self.t)
+            for index, (p, state) in enumerate(zip(self.params, self.state)):
+                if previous is not None:
+                    copyto(previous[index], p.value)
+                if not state:
+                    copyto(p.value, rule(p.value, p.grad, *hyper))
+                    continue
+                new, *new_state = rule(p.value, p.grad, *state.values(), *hyper)
+                copyto(p.value, new)
+                state.update(zip(state, new_state))
+        return numpy
 
     def state_dict(self) -> dict[str, list[np.ndarray]]:
         """The state by name, one array per parameter: ``{"m": [...], "v": [...]}`` for Adam."""

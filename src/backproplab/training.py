@@ -1,5 +1,5 @@
 r"""The fit loop: ``fit`` builds a frozen :class:`FitConfig`, and a :class:`Trainer` runs it in named
-steps: :meth:`~Trainer.prepare`, :meth:`~Trainer.batches`, :meth:`~Trainer.step`,
+steps: :meth:`~Trainer.prepare`, :meth:`~Trainer.batches`, :meth:`~Trainer.steps` (one step per batch),
 :meth:`~Trainer.end_epoch`, :meth:`~Trainer.finish`.
 
 One training step is: gather a batch (:class:`Batcher`), ``net.forward_backward`` (loss and
@@ -230,6 +230,7 @@ class Trainer:
         self.step_count = self.epoch = self.epoch_steps = self.skip = self.skip_done = 0
         self.in_epoch = False
         self.reason = ""
+        self.in_update = False  # set while the optimizer updates: a Ctrl-C then restores the weights before it
         self.last_loss = math.nan
 
     # ------------------------------------------------------------------ prepare
@@ -295,7 +296,8 @@ class Trainer:
         self.step_hooks = [(hook.on_step_end, _reason(hook)) for hook in step_sources if overrides(hook, "on_step_end")]
         self.update_checks = [rule.before_update for rule in self.rules if type(rule).before_update
                               is not stops.StopRule.before_update]
-        epoch_sources: list[Any] = [*early, _Schedule(self), *callbacks, *([_Bar(self)] if self.bar else []), *late]
+        schedule = [] if type(self.schedule) is optimizers.Constant else [_Schedule(self)]  # Constant keeps lr
+        epoch_sources: list[Any] = [*early, *schedule, *callbacks, *([_Bar(self)] if self.bar else []), *late]
         self.epoch_hooks = [(hook.on_epoch_end, _reason(hook)) for hook in epoch_sources
                             if overrides(hook, "on_epoch_end")]
         self.end_hooks = [hook for hook in [self.checkpoints, *callbacks] if hook is not None]
@@ -316,7 +318,7 @@ class Trainer:
                 stack.callback(self.bar.close)
             try:
                 while not self.reason:
-                    self.run_epoch(self.batches())
+                    self.steps(self.batches())
                     if not self.end_epoch():
                         break
             except KeyboardInterrupt:
@@ -334,49 +336,61 @@ class Trainer:
         self.skip_done, skip, self.skip = self.skip, self.skip, 0
         return itertools.islice(batches, skip, None) if skip else batches
 
-    def run_epoch(self, batches: Iterable[np.ndarray | None]) -> None:
-        """Steps over ``batches`` until they run out or a rule stops the run."""
-        forward_backward, rows_of = self.batcher.forward_backward, self.batcher.rows
-        step_hooks, step_limit = self.step_hooks, self.step_limit
-        for index in batches:
-            loss = forward_backward(index)
-            if not self.step(loss):
-                return
-            rows = rows_of(index)
-            self.epoch_loss += loss * rows  # weighted by rows: a short last batch must not count as a full one
-            self.epoch_rows += rows
-            self.epoch_steps += 1
-            if self.step_count >= step_limit:
-                self.reason = "max_steps"
-            if step_hooks:
-                for hook, reason in step_hooks:
-                    if hook(self.step_count, loss) and not self.reason:
-                        self.reason = reason
-            if self.reason:
-                return
+    def steps(self, batches: Iterable[np.ndarray | None]) -> None:
+        """One step per batch of ``batches`` (forward/backward, checks, update, step hooks), until they
+        run out or something stops the run. The counters live in locals here, the hot path of a
+        small network, and are stored before the hooks run and when the epoch's steps end."""
+        forward_backward, update, previous = self.batcher.forward_backward, self.optimizer.updater(), self.previous
+        checks, step_hooks, step_limit, whole = self.update_checks, self.step_hooks, self.step_limit, self.batcher.n
+        isfinite, count, last = math.isfinite, self.step_count, self.last_loss
+        total, rows, steps, updating = 0.0, 0, 0, False
+        try:
+            for index in batches:
+                loss = forward_backward(index)
+                if not isfinite(loss) or checks:
+                    self.last_loss = last
+                    if self.refuse_update(loss, count):
+                        return
+                updating = True
+                update(previous)  # keeps the weights before the update in previous
+                updating = False
+                count += 1
+                last = loss
+                size = whole if index is None else index.shape[0]
+                total += loss * size  # weighted by rows: a short last batch must not count as a full one
+                rows += size
+                steps += 1
+                if count >= step_limit:
+                    self.reason = "max_steps"
+                if step_hooks:
+                    self.step_count, self.epoch_steps = count, steps
+                    for hook, reason in step_hooks:
+                        if hook(count, loss) and not self.reason:
+                            self.reason = reason
+                if self.reason:
+                    return
+        finally:
+            self.step_count, self.last_loss, self.in_update = count, last, updating
+            self.epoch_loss, self.epoch_rows, self.epoch_steps = total, rows, steps
 
-    def step(self, loss: float) -> bool:
-        """The update after a forward/backward pass that gave ``loss``; False when the run stops
-        before it (divergence, or a rule that checks the gradient)."""
+    def refuse_update(self, loss: float, step: int) -> bool:
+        """Whether the update after a forward/backward pass that gave ``loss`` must not happen: the
+        loss diverged (the weights of the last update are restored), or a rule that checks the
+        gradient before the update is met."""
         if not math.isfinite(loss):
             self._restore()
             self.reason = "diverged"
             self.history.message = (
-                f"training diverged at step {self.step_count + 1}: the loss became {loss}; restored the "
-                f"weights of step {self.step_count} (last finite loss {self.last_loss:.6g}). Try a learning rate "
+                f"training diverged at step {step + 1}: the loss became {loss}; restored the "
+                f"weights of step {step} (last finite loss {self.last_loss:.6g}). Try a learning rate "
                 f"below {self.optimizer.lr:g}, scaled inputs, or a gradient-friendlier activation."
             )
-            return False
+            return True
         for check in self.update_checks:
-            if check(self.step_count):
+            if check(step):
                 self.reason = "grad_norm_below"
-                return False
-        self.in_update = True
-        self.optimizer.step(self.previous)
-        self.in_update = False
-        self.step_count += 1
-        self.last_loss = loss
-        return True
+                return True
+        return False
 
     def end_epoch(self) -> bool:
         """Record a completed epoch and run the epoch hooks; False when the loop must stop here
@@ -392,7 +406,8 @@ class Trainer:
         history.epoch_time.append(time.perf_counter() - self.started)
         history.loss.append(epoch_mean)
         history.lr.append(self.optimizer.lr)
-        _epoch_metrics(self.net, self.config.metrics, self.X, self.y, self.X_val, self.y_val, history)
+        if self.config.metrics:
+            _epoch_metrics(self.net, self.config.metrics, self.X, self.y, self.X_val, self.y_val, history)
         if self.X_val is not None and self.y_val is not None:
             history.val_loss.append(self.net._loss_value(self.X_val, self.y_val))
         for hook, reason in self.epoch_hooks:
@@ -406,7 +421,7 @@ class Trainer:
             _fastnp.copyto(p.value, saved)
 
     def _interrupted(self) -> None:
-        if getattr(self, "in_update", False):
+        if self.in_update:
             self._restore()
         self.reason = "interrupted"
         self.history.message = (f"interrupted by the user after step {self.step_count}; the weights of step "
@@ -562,9 +577,6 @@ class Batcher:
         order = rng.permutation(n) if shuffle else np.arange(n)
         return (order[i : i + size] for i in range(0, n, size))
 
-    def rows(self, index: np.ndarray | None) -> int:
-        return self.n if index is None else index.shape[0]
-
     def _switch(self, size: int) -> None:
         if size not in self.y_buffers:
             X, y = self.X, self.y
@@ -592,6 +604,8 @@ class Batcher:
             self._switch(index.shape[0])
         # "clip" skips take's bounds-checking temporary copy; the indices are ours and in range
         Xb = self.X.take(index, 0, self.xb, "clip")
+        if self.yb_ordered is None:  # (_targets inlined: this is the path of small networks)
+            return self.net.forward_backward(Xb, self.y.take(index, 0, self.yb, "clip"))
         return self.net.forward_backward(Xb, self._targets(index))
 
     def _gathered(self, index: np.ndarray) -> float:
@@ -601,7 +615,7 @@ class Batcher:
         X, net = self.X, self.net
         Xb = net.workspace.first_input((size, X.shape[1]), X.dtype)
         self.gather(X, index, Xb.T)  # type: ignore[misc, union-attr]
-        return net.forward_backward_staged(self._targets(index))
+        return net.forward_backward(None, self._targets(index))  # None: the batch is in place
 
 
 RANDOM_CHUNK = 64

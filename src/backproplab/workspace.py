@@ -57,7 +57,8 @@ class Workspace:
                 order = "C"  # a custom layer: assume row-major outputs
         self.output_order: Literal["C", "F"] = order
         self._sets: dict[tuple[int, np.dtype], list[dict[str, Any] | None]] = {}
-        self._grads: dict[tuple[int, ...], np.ndarray] = {}
+        #: the loss-gradient buffers by output shape (read directly on the hot path; filled by output_gradient)
+        self.output_gradients: dict[tuple[int, ...], np.ndarray] = {}
         reference = weakref.ref(self)
         for layer in self.body:
             if isinstance(layer, BufferedLayer):
@@ -121,16 +122,16 @@ class Workspace:
 
     def output_gradient(self, output: np.ndarray) -> np.ndarray:
         """The buffer the loss writes ``dL/d output`` into, for a training output like ``output``."""
-        grad = self._grads.get(output.shape)
+        grad = self.output_gradients.get(output.shape)
         if grad is None:
-            if len(self._grads) >= MAX_SETS:
-                self._grads.clear()
-            grad = self._grads[output.shape] = np.empty_like(output)
+            if len(self.output_gradients) >= MAX_SETS:
+                self.output_gradients.clear()
+            grad = self.output_gradients[output.shape] = np.empty_like(output)
         return grad
 
     def first_input(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
         """The first layer's input buffer for batches of ``shape``, when the first layer is Dense
-        (filled by the caller, then run with ``Network.forward_backward_staged``); else None."""
+        (filled by the caller, then run with ``Network.forward_backward(None, y)``); else None."""
         first = self.body[0] if self.body else None
         return first.input_buffer(shape, dtype) if type(first) is Dense else None
 
