@@ -107,6 +107,7 @@ class Diagnosis:
 
     findings: list[Finding] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)
+    headline_override: str | None = field(default=None, repr=False)
 
     @property
     def healthy(self) -> bool:
@@ -124,7 +125,9 @@ class Diagnosis:
 
     @property
     def headline(self) -> str:
-        """The one-sentence answer."""
+        """The one-sentence answer (composed from the root finding unless set explicitly)."""
+        if self.headline_override is not None:
+            return self.headline_override
         root = self.root
         if root is None:
             fit = self.context.get("fit_vs_baseline")
@@ -134,6 +137,10 @@ class Diagnosis:
         also = f", which also explains {', '.join(explained)}" if explained else ""
         first = _first_clause(root.suggestion)
         return f"Most likely root cause: {TITLES.get(root.code, root.code)} ({root.code}){also}; try: {first}."
+
+    @headline.setter
+    def headline(self, text: str) -> None:
+        self.headline_override = text
 
     def to_dict(self) -> dict[str, Any]:
         return plain({"healthy": self.healthy, "headline": self.headline,

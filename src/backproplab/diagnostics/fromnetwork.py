@@ -138,6 +138,17 @@ def has_custom_parts(net: Network) -> bool:
     return not all(registry.is_builtin(layer) for layer in net.layers) or type(net.loss_fn) not in set(losses.LOSSES.values())
 
 
+def seen_inputs(net: Network, X: np.ndarray) -> np.ndarray:
+    """``X`` as the first Dense layer sees it: after any preprocessing layers in front of it (e.g. a
+    fitted Standardize), so that the data checks judge what the network actually trains on."""
+    A = X
+    for layer in net.body:
+        if isinstance(layer, Dense):
+            break
+        A = layer.forward(A, False)
+    return np.array(A, dtype=np.float64, copy=True) if A is not X else X
+
+
 def build_record(net: Network, X: np.ndarray, y: np.ndarray, history: History | None, seed: int) -> RunRecord:
     """The RunRecord of a backproplab run: the History's series, the network's state now, and the gradient
     flow of a re-initialised copy at step 0 (labelled as such)."""
@@ -163,7 +174,7 @@ def build_record(net: Network, X: np.ndarray, y: np.ndarray, history: History | 
     return RunRecord(
         steps=series["steps"], loss=series["loss"], grad_norms=series["grad_norms"], update_ratios=series["update_ratios"],
         shapes=shapes, activation_stats=units, stop_criterion=series["stop_criterion"], val_loss=series["val_loss"],
-        X=X, y=y, predictions=net._predict(X), loss_name=name,
+        X=seen_inputs(net, X), y=y, predictions=net._predict(X), loss_name=name,
         task="classification" if name in ("bce", "cross_entropy") else ("regression" if name else None),
         gradient_check=check, config=_config(net, history), source="network", weights=weights, at_init=at_init,
         update_ratio_steps=1,
