@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import activations, datasets, initializers, losses, metrics, optimizers
+from . import activations, datasets, initializers, losses, metrics, optimizers, sweep  # sweep: a callable package
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .dashboard import Dashboard
 from .diagnostics import Diagnosis, Finding, diagnose
 from .gradcheck import GradCheckResult, check_gradient, gradcheck
 from .layers import Dense, Layer, Parameter
@@ -29,6 +30,7 @@ __all__ = [
     "Callback",
     "ConvergenceWarning",
     "CrossEntropy",
+    "Dashboard",
     "Dense",
     "Diagnosis",
     "DivergenceWarning",
@@ -66,4 +68,5 @@ __all__ = [
     "metrics",
     "optimizers",
     "save",
+    "sweep",
 ]
