@@ -204,3 +204,12 @@ def test_a_failed_save_leaves_the_old_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         probe.save(path)
     assert path.read_bytes() == before
+
+
+def test_the_dashboard_replays_a_probe_file(tmp_path):
+    replay = pytest.importorskip("backproplab.dashboard.replay")
+    probe = bp.Probe()
+    run_loop(probe, steps=7)
+    path = probe.save(tmp_path / "run.probe.npz")
+    state = replay.load_run(path)
+    assert state["meta"]["arrays"] == ["W[0]"] and len(state["frames"]) == 7
