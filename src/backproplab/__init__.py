@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import activations, datasets, initializers, losses, metrics, optimizers
+from . import activations, datasets, initializers, losses, metrics, optimizers, sweep  # sweep: a callable package
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .dashboard import Dashboard
 from .diagnostics import Diagnosis, Finding, diagnose
@@ -16,6 +16,7 @@ from .monitor import GradientFlow
 from .network import Network
 from .optimizers import SGD, Adam, Optimizer, RMSProp
 from .persistence import ModelFileError, load, save
+from .probe import Probe
 from .training import Callback, ConvergenceWarning, DivergenceWarning, History, Stop
 
 try:
@@ -47,6 +48,7 @@ __all__ = [
     "Network",
     "Optimizer",
     "Parameter",
+    "Probe",
     "RMSProp",
     "ReLU",
     "SGD",
@@ -66,4 +68,5 @@ __all__ = [
     "metrics",
     "optimizers",
     "save",
+    "sweep",
 ]

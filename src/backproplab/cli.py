@@ -386,8 +386,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_harness() -> Any:
+    """benchmarks/bench.py of the source checkout this package runs from; it is not installed."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench.py"
+    if not path.is_file():
+        raise UsageError("the benchmarks are not installed with the package; from a source checkout of "
+                         "backproplab run `make bench` or `python benchmarks/run.py` (or `backproplab bench` there)")
+    spec = importlib.util.spec_from_file_location("backproplab_benchmarks", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run_benchmarks
+    run_benchmarks = _bench_harness().run_benchmarks
 
     def show(name: str, result: dict[str, Any]) -> None:
         if not args.json:
@@ -495,6 +510,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="folder for results.json and results.md")
     _common(p, seed=False)
     p.set_defaults(func=cmd_bench)
+
+    from . import sweep_cli
+
+    sweep_cli.add_parser(sub)
 
     from .dashboard.cli import add_parsers as add_dashboard_parsers  # dashboard, playground
 
