@@ -358,3 +358,27 @@ def test_diagnose_on_demand_runs_the_full_diagnosis_on_a_copy():
     assert all(np.array_equal(a, b) for a, b in zip(before, net.get_weights()))  # the run's network is untouched
     with pytest.raises(ValueError, match="only ask for 'diagnose'"):
         board.handle("start", {})
+
+
+def test_probe_end_to_end_live_and_replayed(tmp_path):
+    """bp.Probe (h19) feeding the dashboard from a hand-written NumPy loop, then its file replayed."""
+    rng = np.random.default_rng(0)
+    X, y = bp.datasets.two_spheres(seed=0)
+    W1, W2 = rng.normal(size=(3, 4)), rng.normal(size=(4, 1))
+    board = Dashboard(serve=False, every=1)
+    probe = bp.Probe(every=1, sink=board)
+    for step in range(1, 61):
+        H = np.tanh(X @ W1)
+        p = 1 / (1 + np.exp(-(H @ W2)))
+        delta = 2 * (p - y) / len(X) * p * (1 - p)
+        g2, g1 = H.T @ delta, X.T @ ((delta @ W2.T) * (1 - H ** 2))
+        probe.record(step, loss=float(np.mean((p - y) ** 2)), weights={"W1": W1, "W2": W2}, grads={"W1": g1, "W2": g2})
+        W1, W2 = W1 - 0.5 * g1, W2 - 0.5 * g2
+    probe.record(61, loss=0.0, weights={"W1": W1, "W2": W2}, grads={"W1": g1, "W2": g2})  # flushes the last row
+    frames = board.recorder.frames
+    last = next(f for f in reversed(frames) if f["step"] == 60)
+    assert last["layers"][1]["grad_norm"] == pytest.approx(np.linalg.norm(g2), rel=1e-9)
+    assert board.recorder.meta["sizes"] == [3, 4, 1]
+    state = load_run(probe.save(tmp_path / "probe.npz"))
+    assert [f["step"] for f in state["frames"]][:3] == [1, 2, 3] and state["meta"]["arrays"] == ["W1", "W2"]
+    assert any("W" in layer for f in state["frames"] for layer in f["layers"])

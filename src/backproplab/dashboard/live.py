@@ -56,6 +56,15 @@ def network_layers(net: Network) -> tuple[list[Any], list[dict[str, Any]]]:
     return objects, described
 
 
+def chained_layers(weights: dict[str, Any]) -> list[dict[str, Any]]:
+    """Describe a probe's 2-D weight arrays as layers when they chain as ``(in, out)`` matrices
+    (``W_l.shape[1] == W_{l+1}.shape[0]``), so the diagram can draw them; [] otherwise."""
+    matrices = [(name, np.shape(value)) for name, value in weights.items() if np.ndim(value) == 2]
+    if not matrices or any(a[1][1] != b[1][0] for a, b in zip(matrices, matrices[1:])):
+        return []
+    return [{"name": name, "in": int(shape[0]), "out": int(shape[1]), "activation": "unknown"} for name, shape in matrices]
+
+
 def _projection(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and 2 x d basis: the input axes for 2-D data, the two leading principal axes otherwise."""
     mean = X.mean(axis=0)
@@ -389,6 +398,10 @@ class Dashboard(Callback):
     def _probe_weights(self, layers: list[dict[str, Any]], weights: dict[str, Any]) -> None:
         from .recorder import _histogram
 
+        if "sizes" not in self.recorder.meta:
+            chain = chained_layers(weights)
+            if chain and len(chain) == len(layers):
+                self.recorder.meta.update(layers=chain, sizes=[chain[0]["in"]] + [c["out"] for c in chain])
         by_name = {layer["name"]: layer for layer in layers}
         for name, value in weights.items():
             array = np.asarray(value, dtype=float)

@@ -145,6 +145,27 @@ def record_state(record: Any, title: str = "replay of a probe") -> dict[str, Any
             "status": {"state": "finished", "step": steps[-1] if steps else 0}}
 
 
+def _add_snapshots(state: dict[str, Any], snapshots: list[tuple[int, dict[str, Any]]]) -> None:
+    """The probe's weight snapshots on the frames of their steps: the diagram and the histograms."""
+    from .live import chained_layers
+    from .recorder import _histogram
+
+    by_step = {frame["step"]: frame for frame in state["frames"]}
+    for step, weights in snapshots:
+        frame = by_step.get(int(step))
+        if frame is None:
+            continue
+        for layer in frame["layers"]:
+            array = np.asarray(weights.get(layer["name"], []), dtype=float)
+            if array.size:
+                layer["hist"] = {"weights": _histogram(array.ravel())}
+                if array.ndim == 2:
+                    layer["W"] = np.round(array[:16, :16], 5).tolist()
+        chain = chained_layers(weights)
+        if chain and "sizes" not in state["meta"] and len(chain) == len(frame["layers"]):
+            state["meta"].update(layers=chain, sizes=[chain[0]["in"]] + [c["out"] for c in chain])
+
+
 def _probe_state(path: str) -> dict[str, Any]:
     import backproplab as bp
 
@@ -155,7 +176,9 @@ def _probe_state(path: str) -> dict[str, Any]:
     for method in ("to_record", "run_record", "record_", "as_record"):
         make = getattr(probe, method, None)
         if callable(make):
-            return record_state(make(), title=f"probe {os.path.basename(path)}")
+            state = record_state(make(), title=f"probe {os.path.basename(path)}")
+            _add_snapshots(state, probe.replay() if callable(getattr(probe, "replay", None)) else [])
+            return state
     raise ValueError(f"{path!r} is a probe file, but this bp.Probe offers no RunRecord to replay it from")
 
 

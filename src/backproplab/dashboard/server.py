@@ -102,6 +102,20 @@ def updates(recorder: Recorder, cursor: _Cursor, meta_version: int) -> dict[str,
     return out
 
 
+def _control_request(raw: bytes) -> tuple[str, dict[str, Any]]:
+    """``(action, params)`` from a control request's body; ValueError with a message for the page."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("the request body is not JSON") from None
+    if not isinstance(body, dict) or not isinstance(body.get("action"), str):
+        raise ValueError("expected a JSON object with an 'action' string")
+    params = body.get("params", {})
+    if not isinstance(params, dict):
+        raise ValueError("params must be a JSON object")
+    return body["action"], params
+
+
 def _pts(points: list[tuple[int, float]]) -> list[list[Any]]:
     from .recorder import _points
 
@@ -186,16 +200,8 @@ class DashboardServer:
             if self.controller is None:
                 return JSONResponse({"error": "this dashboard has no controls"}, status_code=400)
             try:
-                body = await request.json()
-            except (ValueError, UnicodeDecodeError):
-                return JSONResponse({"error": "the request body is not JSON"}, status_code=400)
-            if not isinstance(body, dict) or not isinstance(body.get("action"), str):
-                return JSONResponse({"error": "expected a JSON object with an 'action' string"}, status_code=400)
-            params = body.get("params", {})
-            if not isinstance(params, dict):
-                return JSONResponse({"error": "params must be a JSON object"}, status_code=400)
-            try:
-                result = await asyncio.to_thread(self.controller.handle, body["action"], params)
+                action, params = _control_request(await request.body())
+                result = await asyncio.to_thread(self.controller.handle, action, params)
             except (ValueError, TypeError) as error:
                 return JSONResponse({"error": str(error).splitlines()[0]}, status_code=400)
             self.touch_meta()
