@@ -22,7 +22,7 @@ from .layers import Dense
 from .network import Network
 from .optimizers import Optimizer
 
-__all__ = ["save", "load", "save_checkpoint", "load_checkpoint", "ModelFileError", "FORMAT_VERSION"]
+__all__ = ["save", "load", "load_metadata", "save_checkpoint", "load_checkpoint", "ModelFileError", "FORMAT_VERSION"]
 
 FORMAT = "backproplab-model"
 FORMAT_VERSION = 1
@@ -80,9 +80,45 @@ def _write(path: str | os.PathLike[str], header: dict[str, Any], arrays: list[np
         raise
 
 
-def save(net: Network, path: str | os.PathLike[str]) -> None:
-    """Write ``net`` to ``path`` atomically; a failure leaves any existing file there unchanged."""
-    _write(path, _model_header(net), net.get_weights())
+def save(net: Any, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None) -> None:
+    """Write ``net`` (a Network, or a fitted BackpropClassifier/Regressor) to ``path`` atomically; a
+    failure leaves any existing file there unchanged.
+
+    ``metadata`` is JSON-plain data kept in the header (feature and target names, classes, the task,
+    the scaling); :func:`load_metadata` reads it back."""
+    if not isinstance(net, Network) and hasattr(net, "_backproplab_state"):  # an estimator
+        net, metadata = net._backproplab_state()
+    header = _model_header(net)
+    if metadata is not None:
+        header["metadata"] = _check_metadata(os.fspath(path), metadata, "save")
+    _write(path, header, net.get_weights())
+
+
+def _check_metadata(path: str, value: Any, action: str = "load", where: str = "metadata") -> Any:
+    """``value`` if it is JSON-plain (dicts with string keys, lists, str, finite numbers, bool, None)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise (_fail(path, f"{where} has a non-string key {key!r}") if action == "load"
+                       else TypeError(f"metadata keys must be strings, got {key!r} in {where}"))
+            _check_metadata(path, item, action, f"{where}[{key!r}]")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_metadata(path, item, action, f"{where}[{index}]")
+    elif not (value is None or isinstance(value, (str, bool, int)) or (isinstance(value, float) and np.isfinite(value))):
+        if action == "load":
+            raise _fail(path, f"{where} is not plain JSON data ({type(value).__name__})")
+        raise TypeError(f"metadata must be plain JSON data; {where} is {value!r} ({type(value).__name__})")
+    return value
+
+
+def load_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``metadata`` dict saved with a model (empty when there is none), validated as plain JSON data."""
+    header, _ = _read(path)
+    metadata = header.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise _fail(os.fspath(path), "its metadata is not a JSON object")
+    return _check_metadata(os.fspath(path), metadata)
 
 
 def _model_header(net: Network) -> dict[str, Any]:
@@ -215,13 +251,20 @@ def _restore(path: str, net: Network, arrays: list[np.ndarray]) -> None:
     net.set_weights(arrays[: len(params)])
 
 
-def load(path: str | os.PathLike[str]) -> Network:
-    """Read a model (or a checkpoint) written by :func:`save`; never unpickles anything."""
+def load(path: str | os.PathLike[str]) -> Any:
+    """Read a model (or a checkpoint) written by :func:`save`; never unpickles anything.
+
+    Returns a Network, or the BackpropClassifier/Regressor that was saved."""
     header, arrays = _read(path)
     net = _build(os.fspath(path), header.get("network"))
     _restore(os.fspath(path), net, arrays)
     if "checkpoint" not in header and len(arrays) != len(net.parameters()):
         raise _fail(os.fspath(path), "it holds more arrays than the architecture needs")
+    metadata = _check_metadata(os.fspath(path), header.get("metadata", {}))
+    if isinstance(metadata, dict) and "estimator" in metadata:
+        from .estimators import _from_backproplab_state
+
+        return _from_backproplab_state(os.fspath(path), net, metadata)
     return net
 
 
