@@ -219,7 +219,7 @@ def _table_network(args: argparse.Namespace, X_train: np.ndarray, prepared: Any)
     fitted on the training rows (and saved with the model)."""
     from .network import Network
 
-    scaling = {} if args.scale == "none" else {"scale": args.scale}
+    scaling: dict[str, Any] = {} if args.scale == "none" else {"scale": args.scale}
     if scaling and "scale" not in inspect.signature(Network.mlp).parameters:
         raise ImportError(f"--scale {args.scale} needs the Standardize layer, which this build of backproplab lacks; "
                           "pass --scale none")
@@ -234,7 +234,8 @@ def _table_network(args: argparse.Namespace, X_train: np.ndarray, prepared: Any)
         **scaling,
     )
     if scaling:
-        net.layers[0].fit(X_train)
+        scaler: Any = net.layers[0]  # the Standardize layer
+        scaler.fit(X_train)
     return net
 
 

@@ -215,9 +215,9 @@ def _names(value: str | int | Sequence[str | int] | None) -> list[str]:
         return []
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()] if "," in value else [value.strip()]
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return [str(int(value))]
-    return [str(v).strip() for v in value]
+    if isinstance(value, Sequence):
+        return [str(v).strip() for v in value]
+    return [str(value)]  # one integer: the name of a column of an unnamed array
 
 
 def _require(frame: Any, names: list[str], source: str, what: str) -> list[str]:
