@@ -272,13 +272,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     prepared = tabular.prepare(dataset, args.task, args.loss, scale_targets=args.scale != "none")
     fraction = args.val_fraction if args.val_fraction is not None else (0.1 if args.early_stopping else None)
     train_rows, val_rows = tabular.split_rows(len(dataset.X), fraction, args.seed)
-    X_train, Y_train = dataset.X[train_rows], prepared.Y[train_rows]
+    X_train, Y_train = (dataset.X, prepared.Y) if val_rows is None else (dataset.X[train_rows], prepared.Y[train_rows])
     if args.scale == "none":
         for problem in filter(None, [tabular.scaling_warning(X_train, dataset.feature_names)]):
             _warn(problem)
     metadata = tabular.model_metadata(dataset, prepared, args.scale)
     if not args.json:
         print(tabular.task_line(prepared, dataset.target_names))
+    if dataset.id_guessed:
+        _warn(f"column {dataset.id_name!r} looks like a row id (a distinct value in every row): it is not used as a "
+              "feature and is copied into predictions; name the features with --features to use it")
     net = _table_network(args, X_train, prepared)
     callbacks, bar = _epoch_logging(args)
     extra: dict[str, Any] = {"callbacks": callbacks, "progress": bar, "validation": None,
@@ -294,10 +297,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         monitor = GradientFlow(every=10)
     history = _fit(net, X_train, Y_train, args, monitor, **extra)
     assert dataset.y is not None
-    scores = _scores(metadata, dataset.y[train_rows], net.predict(X_train), dataset.source)
+    scores = _scores(metadata, dataset.y[train_rows], tabular.predict_rows(net, X_train), dataset.source)
     val_scores = None
     if val_rows is not None:
-        val_scores = _scores(metadata, dataset.y[val_rows], net.predict(dataset.X[val_rows]), dataset.source)
+        val_scores = _scores(metadata, dataset.y[val_rows], tabular.predict_rows(net, dataset.X[val_rows]), dataset.source)
     if args.save:
         persistence.save(net, args.save, metadata=metadata)
     if args.history:
@@ -369,12 +372,12 @@ def _model_table(args: argparse.Namespace, need_target: bool) -> tuple[Any, dict
 def cmd_predict(args: argparse.Namespace) -> int:
     from ._io import check_output_path, open_atomic
     from .data import _pandas
-    from .tabular import decode
+    from .tabular import decode, predict_rows
 
     if args.out:
         check_output_path(args.out, "--out")
     net, metadata, frame, X = _model_table(args, need_target=False)
-    values, probabilities = decode(metadata, net.predict(X))
+    values, probabilities = decode(metadata, predict_rows(net, X))
     columns: dict[str, Any] = {}
     id_name = args.id or (metadata.get("id") if metadata.get("id") in frame.columns else None)
     if id_name:
@@ -401,12 +404,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .tabular import encode_targets, evaluate_outputs
+    from .tabular import encode_targets, evaluate_outputs, predict_rows
 
     net, metadata, frame, X = _model_table(args, need_target=True)
     targets = list(metadata["target_names"]) if not args.target else [t.strip() for t in args.target.split(",")]
     y = frame[targets[0]].to_numpy() if len(targets) == 1 else frame[targets].to_numpy()
-    outputs = net.predict(X)
+    outputs = predict_rows(net, X)
     names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
     scores = evaluate_outputs(metadata, y, outputs, names, repr(args.data))
     scores["loss"] = net.evaluate(X, encode_targets(metadata, y, repr(args.data)), ["loss"])["loss"]

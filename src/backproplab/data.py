@@ -28,7 +28,7 @@ from ._io import check_regular_file
 
 __all__ = [
     "DatasetError", "Dataset", "Labels", "read_table", "load", "from_frame", "infer_task", "type_of_target",
-    "match_columns", "SUFFIXES", "MAX_CLASSES",
+    "match_columns", "guess_id_column", "SUFFIXES", "MAX_CLASSES",
 ]
 
 SUFFIXES = (".csv", ".tsv", ".npz", ".npy", ".mat")
@@ -234,7 +234,9 @@ def _numeric(frame: Any, names: list[str], source: str, what: str) -> np.ndarray
     pd = _pandas()
     for name in names:
         column = frame[name]
-        if column.dtype.kind not in "biuf":
+        if column.dtype.kind in "biu" or (column.dtype.kind == "f" and not column.hasnans):
+            continue  # the common case, checked without a pass over the values
+        if column.dtype.kind not in "f":
             values = pd.to_numeric(column, errors="coerce")
             bad = values.isna() & column.notna()
             if bad.any():
@@ -271,7 +273,8 @@ class Dataset:
     y : ndarray of shape (n_samples,) for one target or (n_samples, n_targets), or None
         The target values as read (strings stay strings); see :class:`Labels` to encode classes.
     feature_names, target_names : list of str
-    ids : ndarray of shape (n_samples,), optional; ``id_name`` names its column
+    ids : ndarray of shape (n_samples,), optional; ``id_name`` names its column (``id_guessed`` when it
+        was recognised by :func:`guess_id_column` rather than named)
     sample_weight : ndarray of shape (n_samples,), optional; ``weight_name`` names its column
     source : str
     """
@@ -285,6 +288,7 @@ class Dataset:
     sample_weight: np.ndarray | None = None
     weight_name: str | None = None
     source: str = ""
+    id_guessed: bool = False
 
 
 def from_frame(
@@ -300,9 +304,14 @@ def from_frame(
     """Split a DataFrame into features, targets, ids and weights, all by column name.
 
     The features are ``features`` when given, else every column that is not a target, the id, the
-    weight or in ``drop``.
+    weight or in ``drop``. Without ``id`` and ``features``, a column named like an id with a distinct
+    value in every row is taken as the id (see :func:`guess_id_column`; ``Dataset.id_guessed`` says so).
     """
     targets = _require(frame, _names(target), source, "target")
+    auto_id = False
+    if id is None and features is None:
+        id = guess_id_column(frame, exclude=[*targets, *_names(weight), *_names(drop)])
+        auto_id = id is not None
     special = [*_names(id), *_names(weight)]
     _require(frame, special, source, "id/weight")
     dropped = _require(frame, _names(drop), source, "--drop")
@@ -328,7 +337,25 @@ def from_frame(
             raise DatasetError(f"{source}: column {weight!r} (the weight) holds negative values")
     ids = frame[str(id)].to_numpy() if id is not None else None
     return Dataset(X, y, list(chosen), targets, ids, None if id is None else str(id), sample_weight,
-                   None if weight is None else str(weight), source)
+                   None if weight is None else str(weight), source, auto_id)
+
+
+ID_NAMES = ("id", "index", "row", "rowid", "row_id", "identifier", "key", "uuid")
+
+
+def guess_id_column(frame: Any, exclude: Sequence[str] = ()) -> str | None:
+    """The first column that is named like an id ("id", "ID", "row_id", "patient_id", ...) and holds a
+    distinct integer or text value in every row, or None. Such a column numbers rows; as a feature it
+    only lets a network memorise row order."""
+    for name in frame.columns:
+        lowered = str(name).lower().replace(" ", "_")
+        if name in exclude or not (lowered in ID_NAMES or lowered.endswith("_id")):
+            continue
+        column = frame[name]
+        if column.dtype.kind in "iuO" or column.dtype.name.startswith(("str", "string")):
+            if column.notna().all() and column.is_unique:
+                return str(name)
+    return None
 
 
 def _no_missing(frame: Any, names: list[str], source: str) -> None:

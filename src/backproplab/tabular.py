@@ -23,7 +23,7 @@ from .data import Dataset, DatasetError, Labels, infer_task, type_of_target
 from .history import Callback, History
 
 __all__ = ["Prepared", "prepare", "model_metadata", "encode_targets", "decode", "split_rows", "scaling_warning",
-           "EpochLines", "task_line", "evaluate_outputs", "SCALES"]
+           "EpochLines", "task_line", "evaluate_outputs", "predict_rows", "SCALES"]
 
 SCALES = ("standard", "minmax", "none")
 CLASSIFICATION_LOSSES = ("bce", "cross_entropy")
@@ -146,6 +146,17 @@ def decode(metadata: dict[str, Any], outputs: np.ndarray) -> tuple[np.ndarray, n
     if scaling:
         outputs = outputs * np.asarray(scaling["std"]) + np.asarray(scaling["mean"])
     return outputs, None
+
+
+PREDICT_CHUNK = 8192
+
+
+def predict_rows(net: Any, X: np.ndarray, chunk: int = PREDICT_CHUNK) -> np.ndarray:
+    """``net.predict(X)`` in blocks of ``chunk`` rows: the same numbers, and on 200k rows about half
+    the time of one pass, whose activations do not fit in the cache."""
+    if len(X) <= chunk:
+        return net.predict(X)
+    return np.concatenate([net.predict(X[i : i + chunk]) for i in range(0, len(X), chunk)])
 
 
 def split_rows(n: int, fraction: float | None, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
