@@ -128,17 +128,17 @@ def data_dir(tmp_path):
 
 CLI_CASES = [
     (["train", "{d}/absent.csv", "--target", "y"], "data file '{d}/absent.csv' does not exist"),
-    (["train", "{d}/text.csv", "--target", "y"], "line 2, column 'b': 'two' is not a number"),
-    (["train", "{d}/ragged.csv", "--target", "y"], "line 2 has 2 cells, the header has 3"),
+    (["train", "{d}/text.csv", "--target", "y"], "column 'b' (feature), row 1: 'two' is not a number"),
+    (["train", "{d}/ragged.csv", "--target", "y"], "column 'y' (the target) has 1 missing value(s), the first in row 1"),
     (["train", "{d}/empty.csv", "--target", "y"], "has no data rows"),
     (["train", "{d}/binary.csv", "--target", "y"], "cannot read"),
-    (["train", "{d}/good.csv", "--target", "label"], "has no column 'label'; columns are: a, b, y"),
+    (["train", "{d}/good.csv", "--target", "label"], "has no column 'label' (the target); its columns are: 'a', 'b', 'y'"),
     (["evaluate", "{d}/model.npz", "{d}/good.csv", "--target", "y"], "cannot load '{d}/model.npz': not a backproplab model"),
     (["predict", "{d}/absent.npz", "{d}/good.csv"], "cannot load '{d}/absent.npz': no such file"),
     (["experiment", "run", "nonexistent"], "unknown experiment 'nonexistent'"),
     (["train", "{d}/good.csv", "--target", "y", "--loss", "cross_entropy", "--output", "sigmoid"], "pairs with output='softmax'"),
     (["train", "{d}/good.csv", "--target", "y", "--epochs", "0"], "max_epochs must be >= 1, got 0"),
-    (["train", "{d}/good.csv", "--target", "y", "--val-fraction", "2"], "validation must be <= 1.0, got 2.0"),
+    (["train", "{d}/good.csv", "--target", "y", "--val-fraction", "2"], "--val-fraction must be between 0 and 1, got 2.0"),
     (["train", "{d}/good.csv", "--target", "y", "--save", "{d}/no/such/dir/m.npz"], "does not exist"),
     (["train", "{d}/good.csv", "--target", "y", "--lr", "abc"], "argument --lr: invalid float value: 'abc'"),
 ]

@@ -177,3 +177,11 @@ def test_parse_is_one_copy_and_row_ordered(tmp_path):
     dataset = data.load(tmp_path / "d.csv", "e")
     np.testing.assert_allclose(dataset.X, frame[list("abcd")].to_numpy(), rtol=1e-15)
     assert dataset.X.flags.c_contiguous
+
+
+def test_rows_with_more_or_fewer_cells_than_the_header_are_refused(tmp_path):
+    # pandas would silently take the first column as the index when every row has one cell too many
+    with pytest.raises(DatasetError, match="some rows have more cells than the header"):
+        data.read_table(write(tmp_path / "wide.csv", "a,b,y\n1,2,3,4\n5,6,7,8\n"))
+    with pytest.raises(DatasetError, match="column 'y' \\(the target\\) has 1 missing value.*fewer cells than the header"):
+        data.load(write(tmp_path / "short.csv", "a,b,y\n1,2\n3,4,1\n"), "y")

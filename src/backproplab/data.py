@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,9 +130,15 @@ def _read_text(path: str, sep: str | None) -> Any:
     sep = sep or _sniff_delimiter(path)
     options = dict(sep=sep, encoding="utf-8-sig", skipinitialspace=True, na_values=NA_VALUES, engine="c")
     try:
-        # the header as pandas parses it, before it renames duplicates ("label.1")
-        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, **options)
-        frame = pd.read_csv(path, header=0, low_memory=False, **options)
+        with warnings.catch_warnings():
+            # index_col=False: rows with more cells than the header are an error (pandas would otherwise
+            # make the first column the index when every row has one cell too many)
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            # the header as pandas parses it, before it renames duplicates ("label.1")
+            header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, **options)
+            frame = pd.read_csv(path, header=0, low_memory=False, index_col=False, **options)
+    except pd.errors.ParserWarning:
+        raise DatasetError(f"cannot read {path!r}: some rows have more cells than the header has names") from None
     except pd.errors.EmptyDataError:
         raise DatasetError(f"{path!r} is empty (a header line and at least one row are needed)") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
@@ -249,7 +256,8 @@ def _numeric(frame: Any, names: list[str], source: str, what: str) -> np.ndarray
         if missing.any():
             raise DatasetError(
                 f"{source}, column {name!r} ({what}) has {int(missing.sum())} missing value(s), the first in row "
-                f"{int(np.flatnonzero(missing)[0]) + 1}; backproplab does not impute missing values: fill or drop them"
+                f"{int(np.flatnonzero(missing)[0]) + 1} (an empty cell, an NA marker such as NA or ?, or a row with fewer "
+                "cells than the header); backproplab does not impute missing values: fill or drop them"
             )
     try:
         block = frame[names].to_numpy(dtype=np.float64)
@@ -364,7 +372,8 @@ def _no_missing(frame: Any, names: list[str], source: str) -> None:
         if missing.any():
             raise DatasetError(
                 f"{source}, column {name!r} (the target) has {int(missing.sum())} missing value(s), the first in "
-                f"row {int(np.flatnonzero(missing)[0]) + 1}; drop those rows"
+                f"row {int(np.flatnonzero(missing)[0]) + 1} (an empty cell, an NA marker, or a row with fewer cells than "
+                "the header); drop or fill those rows"
             )
 
 
