@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import activations, datasets, initializers, losses, metrics, optimizers
+from . import activations, data, datasets, initializers, losses, metrics, optimizers
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .diagnostics import Diagnosis, Finding, diagnose
 from .gradcheck import GradCheckResult, check_gradient, gradcheck
@@ -55,6 +55,7 @@ __all__ = [
     "__version__",
     "activations",
     "check_gradient",
+    "data",
     "datasets",
     "diagnose",
     "gradcheck",
