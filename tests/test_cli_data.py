@@ -151,6 +151,12 @@ def test_scale_none_warns_with_the_numbers(capsys, tmp_path):
                        "--verbose", "0")
     assert code == 0
     assert "warning: --scale none with unscaled inputs" in err and "'income' has mean 5.5e+04 and std 2.07e+04" in err
+    frame = pd.DataFrame({"a": np.linspace(-1, 1, 40), "price": np.linspace(100, 300, 40)})
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    code, _, err = run(capsys, "train", tmp_path / "r.csv", "--target", "price", "--scale", "none", "--epochs", "1",
+                       "--verbose", "0")
+    assert code == 0 and "regression target unscaled: 'price' has mean 200 and std 59.2" in err
+    assert "unscaled inputs" not in err
 
 
 def test_train_and_validation_metrics_are_separate_and_epoch_lines_are_printed(capsys, iris_csv, tmp_path):
@@ -217,3 +223,10 @@ def test_sample_weights_from_a_column(capsys, tmp_path):
     assert code == 0, err
     assert json.loads(out)["features"] == ["a", "b"]
     assert bp.persistence.load_metadata(tmp_path / "m.npz")["weight"] == "w"
+
+
+def test_outputs_may_not_overwrite_inputs(capsys, iris_model, tmp_path):
+    code, _, err = run(capsys, "predict", iris_model, tmp_path / "iris.csv", "--out", iris_model)
+    assert code == 2 and "is the same file as MODEL" in err and bp.load(iris_model) is not None
+    code, _, err = run(capsys, "train", tmp_path / "iris.csv", "--target", "species", "--history", tmp_path / "iris.csv")
+    assert code == 2 and "is the same file as DATA" in err

@@ -185,3 +185,20 @@ def test_rows_with_more_or_fewer_cells_than_the_header_are_refused(tmp_path):
         data.read_table(write(tmp_path / "wide.csv", "a,b,y\n1,2,3,4\n5,6,7,8\n"))
     with pytest.raises(DatasetError, match="column 'y' \\(the target\\) has 1 missing value.*fewer cells than the header"):
         data.load(write(tmp_path / "short.csv", "a,b,y\n1,2\n3,4,1\n"), "y")
+
+
+def test_model_metadata_round_trips_and_must_be_plain_json(tmp_path):
+    import backproplab as bp
+
+    net = bp.Network.mlp([2, 3, 1], seed=0)
+    metadata = {"feature_names": ["a", "b"], "classes": ["no", "yes"], "task": "classification",
+                "target_scaling": None, "nested": {"mean": [1.5, 2]}, "flag": True}
+    bp.save(net, tmp_path / "m.npz", metadata=metadata)
+    assert bp.persistence.load_metadata(tmp_path / "m.npz") == metadata
+    assert isinstance(bp.load(tmp_path / "m.npz"), bp.Network)
+    bp.save(net, tmp_path / "plain.npz")
+    assert bp.persistence.load_metadata(tmp_path / "plain.npz") == {}
+    for bad in ({"x": np.arange(3)}, {"x": float("nan")}, {1: "a"}, {"x": {"y": object()}}):
+        with pytest.raises(TypeError, match="metadata"):
+            bp.save(net, tmp_path / "bad.npz", metadata=bad)
+    assert not (tmp_path / "bad.npz").exists()

@@ -266,17 +266,20 @@ def _warn(message: str) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from . import data, persistence, tabular
-    from ._io import check_output_path
+    from ._io import check_distinct_paths, check_output_path
 
     if args.history:
         check_output_path(args.history, "--history")
+        check_distinct_paths([("DATA", args.data), ("--save", args.save), ("--report", args.report)],
+                             [("--history", args.history)])
     dataset = data.load(args.data, args.target, features=args.features, drop=args.drop, id=args.id, weight=args.weight)
     prepared = tabular.prepare(dataset, args.task, args.loss, scale_targets=args.scale != "none")
     fraction = args.val_fraction if args.val_fraction is not None else (0.1 if args.early_stopping else None)
     train_rows, val_rows = tabular.split_rows(len(dataset.X), fraction, args.seed)
     X_train, Y_train = (dataset.X, prepared.Y) if val_rows is None else (dataset.X[train_rows], prepared.Y[train_rows])
     if args.scale == "none":
-        for problem in filter(None, [tabular.scaling_warning(X_train, dataset.feature_names)]):
+        targets = Y_train if prepared.task == "regression" else None
+        for problem in tabular.scaling_warnings(X_train, dataset.feature_names, targets, dataset.target_names):
             _warn(problem)
     metadata = tabular.model_metadata(dataset, prepared, args.scale)
     if not args.json:
@@ -372,12 +375,13 @@ def _model_table(args: argparse.Namespace, need_target: bool) -> tuple[Any, dict
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from ._io import check_output_path, open_atomic
+    from ._io import check_distinct_paths, check_output_path, open_atomic
     from .data import _pandas
     from .tabular import decode, predict_rows
 
     if args.out:
         check_output_path(args.out, "--out")
+        check_distinct_paths([("MODEL", args.model), ("DATA", args.data)], [("--out", args.out)])
     net, metadata, frame, X = _model_table(args, need_target=False)
     values, probabilities = decode(metadata, predict_rows(net, X))
     columns: dict[str, Any] = {}

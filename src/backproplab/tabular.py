@@ -22,7 +22,7 @@ from ._format import num
 from .data import Dataset, DatasetError, Labels, infer_task, type_of_target
 from .history import Callback, History
 
-__all__ = ["Prepared", "prepare", "model_metadata", "encode_targets", "decode", "split_rows", "scaling_warning",
+__all__ = ["Prepared", "prepare", "model_metadata", "encode_targets", "decode", "split_rows", "scaling_warning", "scaling_warnings",
            "EpochLines", "task_line", "evaluate_outputs", "predict_rows", "SCALES"]
 
 SCALES = ("standard", "minmax", "none")
@@ -185,6 +185,21 @@ def scaling_warning(X: np.ndarray, names: list[str]) -> str | None:
     return (f"--scale none with unscaled inputs: {bad.size} of {X.shape[1]} columns are far from mean 0 and "
             f"std 1, e.g. {names[worst]!r} has mean {num(mean[worst])} and std {num(std[worst])}; training may "
             "stall or diverge (drop --scale none to standardise)")
+
+
+def scaling_warnings(X: np.ndarray, names: list[str], Y: np.ndarray | None = None,
+                     target_names: list[str] | None = None) -> list[str]:
+    """:func:`scaling_warning` for the inputs and, for regression, the same about unscaled targets."""
+    found = [scaling_warning(X, names)]
+    if Y is not None:
+        mean, std = Y.mean(axis=0), Y.std(axis=0)
+        worst = int(np.argmax(np.sqrt(mean**2 + std**2)))
+        if np.sqrt(mean[worst] ** 2 + std[worst] ** 2) > 5:
+            name = (target_names or ["the target"])[worst]
+            found.append(f"--scale none leaves the regression target unscaled: {name!r} has mean {num(mean[worst])} "
+                         f"and std {num(std[worst])}, so a squared error starts near its variance {num(std[worst] ** 2)} "
+                         "instead of near 1")
+    return [message for message in found if message]
 
 
 class EpochLines(Callback):
