@@ -177,3 +177,20 @@ def test_class_weight_and_sample_weight_change_the_fit():
     zero = np.where(y == 1, 0.0, 1.0)
     with pytest.raises(ValueError, match="fewer than two classes with positive weight"):
         BackpropClassifier((4,), max_iter=1).fit(X, y, sample_weight=zero)
+
+
+def test_scale_standardises_inside_the_model_and_survives_save(tmp_path):
+    # needs the Standardize layer (Network.mlp(scale=...))
+    from sklearn.datasets import load_wine
+
+    import backproplab as bp
+
+    X, y = load_wine(return_X_y=True)  # proline is about 750, other columns about 1
+    options = dict(max_iter=100, random_state=0, learning_rate_init=0.01)
+    model = BackpropClassifier((16,), scale="standard", **options).fit(X, y)
+    unscaled = BackpropClassifier((16,), **options).fit(X, y)
+    assert model.score(X, y) > 0.95 > unscaled.score(X, y)
+    bp.save(model, tmp_path / "wine.npz")
+    loaded = bp.load(tmp_path / "wine.npz")
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert loaded.get_params()["scale"] == "standard"
