@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 
-from backproplab.bench import markdown, run_benchmarks
+from bench import markdown, run_benchmarks  # benchmarks/bench.py, beside this script
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)

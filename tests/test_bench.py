@@ -1,7 +1,10 @@
 import json
+import sys
+from pathlib import Path
 
-from backproplab.bench import WORKLOADS, markdown, select
-from backproplab.cli import main
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from backproplab.cli import main  # noqa: E402
+from bench import WORKLOADS, markdown, select  # noqa: E402  (benchmarks/bench.py, outside the package)
 
 
 def test_quick_benchmark_harness_runs_and_writes_results(tmp_path, capsys):
@@ -55,7 +58,7 @@ def test_unknown_workload_is_a_one_line_error(capsys):
 
 
 def test_cpu_model_names_the_widest_vector_extension(tmp_path):
-    from backproplab.bench import cpu_model
+    from bench import cpu_model
 
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu sse2 avx avx2 fma\n")
@@ -65,3 +68,12 @@ def test_cpu_model_names_the_widest_vector_extension(tmp_path):
     info.write_text("model name\t: Old\nflags\t\t: sse2\n")
     assert cpu_model(str(info)) == "Old, no AVX2"
     assert cpu_model(str(tmp_path / "missing")) != ""  # no /proc: the platform's name
+
+
+def test_bench_outside_a_source_checkout_says_how_to_run_it(tmp_path, monkeypatch, capsys):
+    from backproplab import cli
+
+    monkeypatch.setattr(cli, "__file__", str(tmp_path / "site-packages" / "backproplab" / "cli.py"))
+    assert main(["bench", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "python benchmarks/run.py" in err and err.count("\n") == 1

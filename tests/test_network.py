@@ -185,15 +185,22 @@ class Doubler:
 
 
 def test_training_buffers_follow_the_layout_of_each_layers_input(rng):
-    after_dense = bp.Network([bp.Dense(3, 4, rng=0), bp.Tanh(), bp.Dense(4, 2, rng=1)], loss="mse")
-    tanh = after_dense.layers[1]
-    assert (tanh._order, tanh._target, after_dense._output_order) == ("F", after_dense.layers[2], "F")
-    first = bp.Network([bp.Tanh(), bp.Dense(3, 2, rng=0)], loss="mse")
-    assert (first.layers[0]._order, first.layers[0]._target) == ("C", None)  # fed the row-major batch
-    custom = bp.Network([bp.Dense(3, 4, rng=0), bp.Tanh(), Doubler(), bp.Sigmoid(), bp.Dense(4, 2, rng=1)], loss="mse")
-    assert (custom.layers[1]._order, custom.layers[1]._target) == ("F", None)
-    assert (custom.layers[3]._order, custom.layers[3]._target) == ("C", None)
+    """The workspace lays each layer's buffers out like its input, and lets an activation write into
+    the next Dense layer's input only when both are feature-major and the activation is one of ours."""
     X, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    after_dense = bp.Network([bp.Dense(3, 4, rng=0), bp.Tanh(), bp.Dense(4, 2, rng=1)], loss="mse")
+    assert (after_dense.workspace.orders, after_dense.workspace.output_order) == (["C", "F", "F"], "F")
+    after_dense.forward_backward(*after_dense.check_Xy(X, y))
+    tanh, dense = after_dense.layers[1], after_dense.layers[2]
+    assert tanh.A.flags.f_contiguous and np.shares_memory(tanh.A, dense._extended) and not dense._copy_input
+    first = bp.Network([bp.Tanh(), bp.Dense(3, 2, rng=0)], loss="mse")
+    assert first.workspace.orders == ["C", "C"]  # the tanh is fed the row-major batch
+    first.forward_backward(*first.check_Xy(X, y))
+    assert first.layers[0].A.flags.c_contiguous and first.layers[1]._copy_input
+    custom = bp.Network([bp.Dense(3, 4, rng=0), bp.Tanh(), Doubler(), bp.Sigmoid(), bp.Dense(4, 2, rng=1)], loss="mse")
+    assert custom.workspace.orders == ["C", "F", "F", "C", "C"]
+    custom.forward_backward(*custom.check_Xy(X, y))
+    assert custom.layers[3].A.flags.c_contiguous and custom.layers[4]._copy_input  # copied after a row-major input
     for net in (after_dense, first, custom):
         result = bp.gradcheck(net, X, y)
         assert result.passed and result.max_rel_error < 1e-6, str(result)

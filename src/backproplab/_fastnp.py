@@ -1,7 +1,8 @@
 """NumPy functions without the ``__array_function__`` dispatch layer, for the training hot path.
 
 ``np.dot``, ``np.copyto`` and ``np.vdot`` first ask every argument whether it overrides NumPy
-(NEP 18), which costs about 0.3 us per call: a tenth of a step of the blog's 3-3-2-1 network.
+(NEP 18), which is a measurable part of a step of the blog's 3-3-2-1 network (see
+benchmarks/results/design_notes.md).
 Training buffers are always plain ndarrays, so the hot path calls the functions underneath. NumPy
 (1.25 and later) keeps them as ``_implementation`` on its C-level dispatchers; without it the public
 functions are used.
@@ -40,9 +41,8 @@ _ones: dict[np.dtype, np.ndarray] = {}
 
 def total(a: np.ndarray) -> float:
     """The sum of every entry of ``a``. For a contiguous array of up to :data:`TOTAL_DOT_MAX`
-    entries it is one BLAS dot product with a ones vector: inside the fit loop, on cold caches,
-    ``np.add.reduce`` took 5.3 us over the blog network's 128 outputs and the whole binary
-    cross-entropy 16-23 us; with the dot the loss took 10-16 us. The dot sums in another order
+    entries it is one BLAS dot product with a ones vector, cheaper than ``np.add.reduce`` inside the
+    fit loop on cold caches (benchmarks/results/design_notes.md). The dot sums in another order
     than NumPy's pairwise sum, so the last bits of the result may differ."""
     n = a.size
     if n <= TOTAL_DOT_MAX:

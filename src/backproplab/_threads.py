@@ -1,15 +1,11 @@
 """One BLAS thread while training a network whose matrix products are all small.
 
 OpenBLAS splits a product over its threads once ``m * n * k`` passes 262,144. Below about 2**20
-multiply-adds the split buys little even when both cores are free (a 64 x 65 x 128 float64 product:
-forward and input gradient 11 us and 16 us on one thread or two, the weight gradient 19 us on one
-and 12.5 us on two), and it makes every product wait for the second thread. On a shared machine
-that thread is sometimes slow to run: in those phases the same weight-gradient product took 22 us
-on two threads. Over 22 processes, the digits network (64-128-64-10, batch 64) trained at
-1.6x-2.5x scikit-learn's speed on two threads (8 of them below 2x, at 1.6x-1.9x, most at 4.6-5.9 ms per epoch
-instead of ~3.5 ms), and at 1.97x-2.49x on one BLAS thread (21 of 22 at 2x or more). So ``fit``
-runs on one BLAS thread when every product of a step is below :data:`SMALL_PRODUCT`, and leaves
-the thread count alone otherwise (the 784-512-256-10 network needs both cores).
+multiply-adds the split buys little even when both cores are free, and it makes every product wait
+for the second thread, which on a shared machine is sometimes slow to run. So ``fit`` runs on one
+BLAS thread when every product of a step is below :data:`SMALL_PRODUCT`, and leaves the thread
+count alone otherwise (the 784-512-256-10 network needs both cores). The measurements behind this
+are in benchmarks/results/design_notes.md.
 
 The thread count is changed through threadpoolctl (installed with scikit-learn, or
 ``pip install 'backproplab[fast]'``) and restored when ``fit`` returns; without it nothing changes.
@@ -38,7 +34,7 @@ SMALL_PRODUCT = 2**20
 
 @functools.cache
 def _controller() -> Any:
-    """threadpoolctl's view of the loaded BLAS libraries, built once (it scans them: ~20 ms)."""
+    """threadpoolctl's view of the loaded BLAS libraries, built once (it scans them, which takes milliseconds)."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:

@@ -264,30 +264,30 @@ def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from . import data, persistence, tabular
-    from ._io import check_distinct_paths, check_output_path
+def _read_training_table(args: argparse.Namespace) -> tuple[Any, Any, np.ndarray, np.ndarray | None]:
+    """(dataset, prepared targets, training rows, validation rows), with the task line and warnings."""
+    from . import data, tabular
 
-    if args.history:
-        check_output_path(args.history, "--history")
-        check_distinct_paths([("DATA", args.data), ("--save", args.save), ("--report", args.report)],
-                             [("--history", args.history)])
     dataset = data.load(args.data, args.target, features=args.features, drop=args.drop, id=args.id, weight=args.weight)
     prepared = tabular.prepare(dataset, args.task, args.loss, scale_targets=args.scale != "none")
     fraction = args.val_fraction if args.val_fraction is not None else (0.1 if args.early_stopping else None)
     train_rows, val_rows = tabular.split_rows(len(dataset.X), fraction, args.seed)
-    X_train, Y_train = (dataset.X, prepared.Y) if val_rows is None else (dataset.X[train_rows], prepared.Y[train_rows])
     if args.scale == "none":
-        targets = Y_train if prepared.task == "regression" else None
-        for problem in tabular.scaling_warnings(X_train, dataset.feature_names, targets, dataset.target_names):
+        targets = prepared.Y[train_rows] if prepared.task == "regression" else None
+        for problem in tabular.scaling_warnings(dataset.X[train_rows], dataset.feature_names, targets,
+                                                dataset.target_names):
             _warn(problem)
-    metadata = tabular.model_metadata(dataset, prepared, args.scale)
     if not args.json:
         print(tabular.task_line(prepared, dataset.target_names))
     if dataset.id_guessed:
         _warn(f"column {dataset.id_name!r} looks like a row id (a distinct value in every row): it is not used as a "
               "feature and is copied into predictions; name the features with --features to use it")
-    net = _table_network(args, X_train, prepared)
+    return dataset, prepared, train_rows, val_rows
+
+
+def _fit_options(args: argparse.Namespace, dataset: Any, prepared: Any, train_rows: np.ndarray,
+                 val_rows: np.ndarray | None) -> dict[str, Any]:
+    """What the table path adds to fit: its own validation rows, epoch lines, accuracy, weights, a monitor."""
     callbacks, bar = _epoch_logging(args)
     extra: dict[str, Any] = {"callbacks": callbacks, "progress": bar, "validation": None,
                              "metrics": ["accuracy"] if prepared.task == "classification" else []}
@@ -295,13 +295,26 @@ def cmd_train(args: argparse.Namespace) -> int:
         extra["validation"] = (dataset.X[val_rows], prepared.Y[val_rows])
     if dataset.sample_weight is not None:
         extra["sample_weight"] = dataset.sample_weight[train_rows]
-    monitor = None
     if args.report:
         from .diagnostics import GradientFlow
 
-        monitor = GradientFlow(every=10)
-    history = _fit(net, X_train, Y_train, args, monitor, **extra)
-    assert dataset.y is not None
+        extra["monitor"] = GradientFlow(every=10)
+    return extra
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from . import persistence, tabular
+    from ._io import check_distinct_paths, check_output_path
+
+    if args.history:
+        check_output_path(args.history, "--history")
+        check_distinct_paths([("DATA", args.data), ("--save", args.save), ("--report", args.report)],
+                             [("--history", args.history)])
+    dataset, prepared, train_rows, val_rows = _read_training_table(args)
+    X_train, Y_train = (dataset.X, prepared.Y) if val_rows is None else (dataset.X[train_rows], prepared.Y[train_rows])
+    metadata = tabular.model_metadata(dataset, prepared, args.scale)
+    net = _table_network(args, X_train, prepared)
+    history = _fit(net, X_train, Y_train, args, **_fit_options(args, dataset, prepared, train_rows, val_rows))
     scores = _scores(metadata, dataset.y[train_rows], tabular.predict_rows(net, X_train), dataset.source)
     val_scores = None
     if val_rows is not None:
@@ -577,8 +590,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_harness() -> Any:
+    """benchmarks/bench.py of the source checkout this package runs from; it is not installed."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench.py"
+    if not path.is_file():
+        raise UsageError("the benchmarks are not installed with the package; from a source checkout of "
+                         "backproplab run `make bench` or `python benchmarks/run.py` (or `backproplab bench` there)")
+    spec = importlib.util.spec_from_file_location("backproplab_benchmarks", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run_benchmarks
+    run_benchmarks = _bench_harness().run_benchmarks
 
     def show(name: str, result: dict[str, Any]) -> None:
         if not args.json:

@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from . import losses, registry
 from ._validation import plain
 from .gradcheck import gradcheck
 from .layers import Dense
@@ -300,10 +301,7 @@ def _check_gradients(net: Network, X: np.ndarray, y: np.ndarray) -> tuple[list[F
 
 
 def _has_custom_parts(net: Network) -> bool:
-    from . import activations, losses
-
-    builtin = {Dense, *activations.ACTIVATIONS.values()}
-    return any(type(layer) not in builtin for layer in net.layers) or type(net.loss_fn) not in set(losses.LOSSES.values())
+    return not all(registry.is_builtin(layer) for layer in net.layers) or type(net.loss_fn) not in set(losses.LOSSES.values())
 
 
 def _check_gradcheck(net: Network, X: np.ndarray, y: np.ndarray) -> list[Finding]:

@@ -34,15 +34,15 @@ try:
 except ImportError:  # pragma: no cover - exercised only without the extra
     raise ImportError("backproplab.estimators needs scikit-learn: pip install 'backproplab[sklearn]'") from None
 
-from . import optimizers
+from . import optimizers, registry
 from ._validation import choose, plain
 from .network import Network
 from .training import Callback, ConvergenceWarning, History, Stop
 
 __all__ = ["BackpropClassifier", "BackpropRegressor"]
 
-ACTIVATION_NAMES = {"identity": "identity", "logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh",
-                    "relu": "relu", "leaky_relu": "leaky_relu"}
+#: scikit-learn's name for the sigmoid, and every hidden activation of the layer registry
+ACTIVATION_NAMES = {"logistic": "sigmoid", **{name: name for name in registry.names("hidden")}}
 SCHEDULES = ("constant", "invscaling", "adaptive")
 
 

@@ -8,12 +8,13 @@ caller may keep them.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from . import _fastnp, initializers
 from ._validation import check_int, resolve_dtype
+from .registry import layer_type
 
 __all__ = ["Layer", "Parameter", "Dense"]
 
@@ -48,49 +49,61 @@ class Layer(Protocol):
 
 
 class BufferedLayer:
-    """Base for built-in layers: parameter list, training buffers and a spec for model files.
+    """Base for built-in layers: parameters, training buffers and a spec for model files.
 
-    Training-mode outputs are written into buffers that are reused while the input's shape and
-    dtype stay the same; a change (a new batch size) allocates new ones.
+    A training-mode forward writes into buffers that the layer is given, one set per input shape:
+    by the :class:`~backproplab.workspace.Workspace` of the Network that owns the layer, which
+    decides their memory layout and which of them are shared with a neighbour, or, for a layer
+    used on its own, by :meth:`training_buffers` with a row-major layout.
 
-    Training buffers are feature-major: a batch of ``n`` rows with ``k`` features is stored as a
-    C-contiguous ``(k, n)`` array and handed around as its ``(n, k)`` transpose (a Fortran-ordered
-    view). Shapes and values are what the layer protocol promises; the layout lets an activation
-    write straight into the next Dense layer's input buffer, and lets Dense keep the row of ones
-    for its bias contiguous, so no batch is ever copied between layers.
+    Training buffers after a Dense layer are feature-major: a batch of ``n`` rows with ``k``
+    features is stored as a C-contiguous ``(k, n)`` array and handed around as its ``(n, k)``
+    transpose (a Fortran-ordered view). Shapes and values are what the layer protocol promises; the
+    layout lets an activation write straight into the next Dense layer's input buffer and lets Dense
+    keep the row of ones for its bias contiguous. A batch is copied once, into the first layer.
     """
 
     def __init__(self) -> None:
         self._network: Any = None  # a weak reference to the Network that owns this layer's parameters
+        self._workspace: Any = None  # a weak reference to that Network's Workspace
         self._shape: tuple[int, ...] | None = None
         self._dtype: np.dtype | None = None
-        self._buffer_sets: dict[tuple[tuple[int, ...], np.dtype], dict[str, np.ndarray]] = {}
 
     #: attributes that hold training buffers (dropped from copies)
     _buffer_names: tuple[str, ...] = ()
-    #: buffer sets kept for different input shapes (an epoch's last, smaller batch alternates with the rest)
-    _max_buffer_sets = 4
 
-    def _allocate(self, shape: tuple[int, ...], dtype: np.dtype) -> dict[str, np.ndarray]:
-        """The buffers for inputs of ``shape`` and ``dtype``, by attribute name."""
+    def training_buffers(self, shape: tuple[int, ...], dtype: np.dtype, order: Literal["C", "F"] = "C",
+                         output: np.ndarray | None = None, **options: bool) -> dict[str, Any]:
+        """New buffers for inputs of ``shape`` and ``dtype`` laid out in ``order``, by attribute name.
+
+        ``output``, when given, is where the training forward must write its result (an array of
+        the output's shape, owned by whoever passes it). ``options`` are promises of the workspace
+        that a layer may use or ignore: ``grad_out_scratch`` (nothing reads the ``grad_out`` given to
+        backward afterwards), ``copy_input`` (False: the layer before writes into this layer's input)."""
         return {}
 
-    def _ensure(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
-        """Switch to (allocating if needed) the buffer set for inputs of ``shape`` and ``dtype``."""
-        key = (shape, dtype)
-        buffers = self._buffer_sets.get(key)
-        if buffers is None:
-            if len(self._buffer_sets) >= self._max_buffer_sets:
-                self._buffer_sets.clear()
-            buffers = self._buffer_sets[key] = self._allocate(shape, dtype)
+    def input_buffer_of(self, buffers: dict[str, Any]) -> np.ndarray | None:
+        """The array of ``buffers`` that this layer's training forward reads its input from, when
+        it reads from its own buffer (Dense), or None."""
+        return None
+
+    def use_buffers(self, shape: tuple[int, ...], dtype: np.dtype, buffers: dict[str, Any]) -> None:
+        """Switch to ``buffers`` (from :meth:`training_buffers`) for inputs of ``shape`` and ``dtype``."""
         self.__dict__.update(buffers)
         self._shape, self._dtype = shape, dtype  # compared by value and by identity on the hot path
+
+    def _ensure(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        """Get the buffers for inputs of ``shape`` and ``dtype`` from the workspace, or make them."""
+        workspace = self._workspace() if self._workspace is not None else None
+        if workspace is not None:
+            workspace.attach(self, shape, dtype)
+        else:
+            self.use_buffers(shape, dtype, self.training_buffers(shape, dtype))
 
     def __getstate__(self) -> dict[str, Any]:
         # buffers hold views of each other, which copies would break: drop them, the next use reallocates
         state = {k: v for k, v in self.__dict__.items() if k not in self._buffer_names}
-        state["_shape"] = state["_dtype"] = state["_network"] = None  # a copy belongs to no network yet
-        state["_buffer_sets"] = {}
+        state["_shape"] = state["_dtype"] = state["_workspace"] = state["_network"] = None  # a copy belongs to no network yet
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -100,14 +113,33 @@ class BufferedLayer:
         return []
 
     def spec(self) -> dict[str, Any]:
-        """JSON-able description, enough to rebuild the layer (weights travel separately)."""
+        """JSON-able description, enough to rebuild the layer with :meth:`from_spec` (weights travel separately)."""
         return {"type": type(self).__name__}
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], dtype: Any = "float64") -> BufferedLayer:
+        """The layer described by ``spec`` (from :meth:`spec`); parameters are placeholders to be loaded."""
+        return cls(**{key: value for key, value in spec.items() if key != "type"})
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.spec().items() if k != "type")
         return f"{type(self).__name__}({args})"
 
 
+def _export_dense_onnx(layer: Dense, graph: Any, current: str) -> str:
+    product = graph.node("MatMul", [current, graph.constant("W", layer.W.value)])
+    return str(graph.node("Add", [product, graph.constant("b", layer.b.value)]))
+
+
+def _export_dense_torch(layer: Dense, torch: Any, dtype: Any) -> Any:
+    linear = torch.nn.Linear(layer.in_features, layer.out_features, dtype=dtype)
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(layer.W.value.T.copy()))
+        linear.bias.copy_(torch.from_numpy(layer.b.value.copy()))
+    return linear
+
+
+@layer_type("dense", role="layer", onnx=_export_dense_onnx, torch=_export_dense_torch)
 class Dense(BufferedLayer):
     r"""Fully-connected layer ``Z = A_prev @ W + b``.
 
@@ -170,14 +202,15 @@ class Dense(BufferedLayer):
         self.W.grad, self.b.grad = grad_block[:-1], grad_block[-1]
         self._block, self._grad_block, self._block_T = block, grad_block, block.T
 
-    _buffer_names = ("_extended", "_inputs", "_Z", "_ZT", "_grad_in", "_grad_in_T")
-    # training buffers, set by _ensure from _allocate (see BufferedLayer for the feature-major layout)
+    _buffer_names = ("_extended", "_inputs", "_ZT", "_Z", "_grad_in_T", "_grad_in", "_copy_input")
+    # training buffers (see BufferedLayer for the feature-major layout)
     _extended: np.ndarray  # (in + 1, n): the batch, transposed, over a row of ones
     _inputs: np.ndarray  # (n, in): the batch rows of _extended, as the (Fortran-ordered) transpose
     _Z: np.ndarray  # (n, out) output, the transpose of the C-contiguous _ZT
     _ZT: np.ndarray
     _grad_in: np.ndarray  # (n, in) dL/dA_prev, the transpose of the C-contiguous _grad_in_T
     _grad_in_T: np.ndarray
+    _copy_input: bool  # False when the layer before writes its output straight into _inputs
     _block: np.ndarray
     _block_T: np.ndarray
     _grad_block: np.ndarray
@@ -187,21 +220,23 @@ class Dense(BufferedLayer):
         n = (self.in_features + 1) * self.out_features
         self.bind(np.empty(n, dtype=self.W.value.dtype), np.zeros(n, dtype=self.W.value.dtype))
 
-    def _allocate(self, shape: tuple[int, ...], dtype: np.dtype) -> dict[str, np.ndarray]:
-        n, dtype = shape[0], self.W.value.dtype  # inputs of another dtype are cast on the way in
+    def training_buffers(self, shape: tuple[int, ...], dtype: np.dtype, order: Literal["C", "F"] = "C",
+                         output: np.ndarray | None = None, copy_input: bool = True, **options: bool) -> dict[str, Any]:
+        """Feature-major buffers whatever ``order`` (inputs of another dtype are cast on the way in).
+        ``copy_input=False`` promises that the layer before writes each batch into ``_inputs``."""
+        n, dtype = shape[0], self.W.value.dtype
         extended = np.ones((self.in_features + 1, n), dtype=dtype)
         ZT = np.empty((self.out_features, n), dtype=dtype)
         grad_in_T = np.empty((self.in_features, n), dtype=dtype)
         return {"_extended": extended, "_inputs": extended[:-1].T, "_ZT": ZT, "_Z": ZT.T,
-                "_grad_in_T": grad_in_T, "_grad_in": grad_in_T.T}
+                "_grad_in_T": grad_in_T, "_grad_in": grad_in_T.T, "_copy_input": copy_input}
+
+    def input_buffer_of(self, buffers: dict[str, Any]) -> np.ndarray:
+        return buffers["_inputs"]
 
     def input_buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """The array a training-mode forward reads its input from, for inputs of ``shape``/``dtype``.
-
-        The activation before this layer writes its output here, and the forward pass then skips
-        its copy. (A wide first layer could read a gathered batch in place and add its bias
-        separately, but the transposed-transposed matmul that needs is ~20% slower than the copy
-        it saves; measured on 256 x 784 float32.)"""
+        """The array a training-mode forward reads its input from, for inputs of ``shape``/``dtype``:
+        a caller that fills it runs :meth:`forward_staged` instead of :meth:`forward`, which copies."""
         if shape != self._shape or dtype is not self._dtype:
             self._ensure(shape, dtype)
         return self._inputs
@@ -214,9 +249,15 @@ class Dense(BufferedLayer):
             return Z
         if X.shape != self._shape or X.dtype is not self._dtype:
             self._ensure(X.shape, X.dtype)
-        if X is not self._inputs:
+        if self._copy_input:
             _fastnp.copyto(self._inputs, X)
         # Z^T = [W; b]^T [A_prev^T; 1]; np.dot costs less per call than np.matmul
+        _fastnp.dot(self._block_T, self._extended, self._ZT)
+        return self._Z
+
+    def forward_staged(self) -> np.ndarray:
+        """The training forward of a batch already written into :meth:`input_buffer`."""
+        self.A_prev = self._inputs
         _fastnp.dot(self._block_T, self._extended, self._ZT)
         return self._Z
 
@@ -247,3 +288,7 @@ class Dense(BufferedLayer):
 
     def spec(self) -> dict[str, Any]:
         return {"type": "Dense", "in_features": self.in_features, "out_features": self.out_features}
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], dtype: Any = "float64") -> Dense:
+        return cls(spec["in_features"], spec["out_features"], init="glorot_uniform", rng=0, dtype=dtype)

@@ -34,7 +34,7 @@ def _following_activation(net: Any, dense: Dense) -> Activation | None:
 
 def _norm(a: np.ndarray) -> float:
     """``||a||`` as one BLAS dot product: what ``np.linalg.norm`` computes, without its Python layers
-    (a record is a dozen such calls; at every=100 on the blog network they were ~3% of the run)."""
+    (a record is a dozen such calls)."""
     return math.sqrt(_fastnp.sum_product(a, a))
 
 

@@ -10,23 +10,17 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import numpy as np
 
-from . import _fastnp, activations, initializers, losses
+from . import _fastnp, activations, initializers, losses, registry, training
 from ._validation import as_float_array, check_int, check_real, choose, resolve_dtype
 from .activations import Activation
 from .layers import BufferedLayer, Dense, Layer, Parameter
-
-if TYPE_CHECKING:
-    from .training import History
+from .workspace import Workspace
 
 __all__ = ["Network"]
-
-HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
-OUTPUTS = HIDDEN + ("softmax",)
-
 
 class Network:
     r"""An ordered stack of layers trained against one loss.
@@ -58,7 +52,7 @@ class Network:
         self.layers = layers
         self.loss_fn = losses.get(loss)
         self.l2 = check_real("l2", l2, minimum=0.0)
-        dense = [layer for layer in layers if isinstance(layer, Dense)]
+        dense = _dense_layers(layers)
         for previous, current in zip(dense, dense[1:]):
             if previous.out_features != current.in_features:
                 raise ValueError(
@@ -79,17 +73,17 @@ class Network:
         self.body: list[Layer] = layers[:-1] if absorbed else layers
         if not self.body:
             raise ValueError("the network has no layer before its fused output activation")
-        self._params: list[Parameter] = [p for layer in layers for p in layer.parameters()]
+        self._params: list[Parameter] = [p for layer in layers for p in _parameter_objects(layer)]
         self._weights: list[Parameter] = [layer.W for layer in dense]
         self._claim(layers)
         self.flat = self._flatten()
-        self._link()
+        self.workspace = Workspace(self.body)
         self._reversed = self.body[::-1]
         if isinstance(self.body[0], Dense):
             # nobody needs dL/dX: the first Dense layer computes parameter gradients only
             self._reversed = self._reversed[:-1]
         self._first_dense = self.body[0] if isinstance(self.body[0], Dense) else None
-        self._grad_buffers: dict[tuple[int, ...], np.ndarray] = {}
+        self._rest = self.body[1:]
         self._l2_scratch = [np.empty_like(w.value) for w in self._weights]
         self._l2_decay: tuple[float, np.ndarray, np.ndarray] | None = None  # (l2, l2 at weights / 0 at biases, scratch)
 
@@ -107,31 +101,14 @@ class Network:
                 )
             layer._network = weakref.ref(self)
 
-    def _link(self) -> None:
-        """Lay out each activation's training buffers like its input: feature-major after a Dense
-        layer (whose outputs are), row-major otherwise; and point a feature-major activation at the
-        Dense layer that reads its output, so that in training it writes straight into that layer's
-        input buffer. ``_output_order`` is the layout of the training output, for the targets."""
-        order: Literal["C", "F"] = "C"  # of the batch gathered by fit
-        for index, layer in enumerate(self.body):
-            if isinstance(layer, Dense):
-                order = "F"
-            elif isinstance(layer, Activation):
-                following = self.body[index + 1] if index + 1 < len(self.body) else None
-                layer._order = order
-                layer._target = following if order == "F" and isinstance(following, Dense) else None
-                layer._buffer_sets.clear()  # buffers allocated before the link are laid out otherwise
-                layer._shape = None
-            else:
-                order = "C"  # a custom layer: assume row-major outputs
-        self._output_order = order
-
     def _flatten(self) -> Parameter | None:
         """Make every parameter (and gradient) a view into one flat buffer, so that optimizer updates,
         weight snapshots and gradient norms are one NumPy call each instead of one per array.
         The network takes ownership of its layers' parameter arrays; ``parameters()`` returns the views."""
         if not self._params or any(p.value.dtype != self.dtype for p in self._params):
             return None
+        if any(isinstance(layer, Network) for layer in self.layers):
+            return None  # a nested network keeps its own flat buffer, which its layers compute from
         total = sum(p.value.size for p in self._params)
         flat = Parameter(np.empty(total, dtype=self.dtype), "flat")
         self._offsets: list[tuple[int, int, tuple[int, ...]]] = []
@@ -157,14 +134,14 @@ class Network:
         # copies (deepcopy, pickle by third-party tools such as joblib) turn views into independent
         # arrays; drop the flat buffer and rebuild it so that parameters alias it again
         state = self.__dict__.copy()
-        state["flat"] = None
+        state["flat"] = state["workspace"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._claim(self.layers)
         self.flat = self._flatten()
-        self._link()
+        self.workspace = Workspace(self.body)
 
     def split(self, flat: np.ndarray) -> list[np.ndarray]:
         """Views of a flat array (laid out like :attr:`flat`) shaped like :meth:`parameters`."""
@@ -196,6 +173,7 @@ class Network:
         sizes : sequence of int
             ``[n_inputs, hidden_1, ..., n_outputs]``, at least two entries.
         hidden : {"sigmoid", "tanh", "relu", "leaky_relu", "identity"}
+            Or any other activation in :mod:`backproplab.registry` with the role "hidden".
         output : {"sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax"}, optional
             Defaults to the loss's natural pairing: sigmoid for bce, softmax for cross_entropy,
             identity otherwise.
@@ -211,10 +189,10 @@ class Network:
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
             raise ValueError(f"sizes must be a list of at least two layer sizes, got {sizes!r}")
         sizes = [check_int(f"sizes[{i}]", size, minimum=1) for i, size in enumerate(sizes)]
-        choose("hidden activation", hidden, HIDDEN)
+        choose("hidden activation", hidden, registry.names("hidden"))
         if output is None:
             output = {"bce": "sigmoid", "cross_entropy": "softmax"}.get(loss or "", "identity")
-        choose("output activation", output, OUTPUTS)
+        choose("output activation", output, registry.names("hidden", "output"))
         if loss is None:
             loss = {"softmax": "cross_entropy"}.get(output, "mse")
         choose("loss", loss, losses.LOSSES)
@@ -231,7 +209,7 @@ class Network:
         for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
             layers.append(Dense(n_in, n_out, init=init, rng=rng, dtype=dtype))
             is_last = index == len(sizes) - 2
-            layers.append(_activation(output if is_last else hidden, negative_slope))
+            layers.append(activations.get(output if is_last else hidden, negative_slope=negative_slope))
         return cls(layers, loss=loss, l2=l2)
 
     # ------------------------------------------------------------------ properties
@@ -244,7 +222,7 @@ class Network:
         return self._dense()[-1].out_features
 
     def _dense(self) -> list[Dense]:
-        dense = [layer for layer in self.layers if isinstance(layer, Dense)]
+        dense = _dense_layers(self.layers)
         if not dense:
             raise ValueError("the network has no Dense layer")
         return dense
@@ -327,9 +305,18 @@ class Network:
         A = X
         for layer in self.body:
             A = layer.forward(A, True)
-        grad = self._grad_buffers.get(A.shape)
-        if grad is None:
-            grad = self._grad_buffers[A.shape] = np.empty_like(A)
+        return self._backward(A, y)
+
+    def forward_backward_staged(self, y: np.ndarray) -> float:
+        """:meth:`forward_backward` of a batch already written into ``workspace.first_input(...)``
+        (the first layer is Dense), saving its copy."""
+        A = self._first_dense.forward_staged()  # type: ignore[union-attr]
+        for layer in self._rest:
+            A = layer.forward(A, True)
+        return self._backward(A, y)
+
+    def _backward(self, A: np.ndarray, y: np.ndarray) -> float:
+        grad = self.workspace.output_gradient(A)
         loss = self.loss_fn.value_and_grad(A, y, grad)
         for layer in self._reversed:
             grad = layer.backward(grad)
@@ -368,11 +355,23 @@ class Network:
         return 0.5 * self.l2 * sum(float(np.vdot(w.value, w.value)) for w in self._weights)
 
     # ------------------------------------------------------------------ training and evaluation
-    def fit(self, X: Any, y: Any, **kwargs: Any) -> History:
-        """Train in place; see :func:`backproplab.training.fit` for every argument."""
-        from .training import fit
+    fit = training.fit_method()
 
-        return fit(self, X, y, **kwargs)
+    # ------------------------------------------------------------------ a network as a layer
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        """The Layer protocol, so that a network can be a layer of another one: every layer in
+        order, a final activation that this network's loss absorbs included; the loss is not used."""
+        A = X
+        for layer in self.layers:
+            A = layer.forward(A, training)
+        return A
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dX`` from ``dL/d output``, after a training-mode :meth:`forward`; fills the parameter gradients."""
+        grad = grad_out
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad
 
     def evaluate(self, X: Any, y: Any, metrics: Sequence[str] = ("loss",)) -> dict[str, float]:
         """Named metrics on ``(X, y)``: "loss" and any of :data:`backproplab.metrics.METRICS`."""
@@ -402,10 +401,23 @@ class Network:
         return f"Network([{inner}], loss={self.loss_fn.name!r}, l2={self.l2!r})"
 
 
-def _activation(name: str, negative_slope: float) -> Activation:
-    if name == "leaky_relu":
-        return activations.LeakyReLU(negative_slope)
-    return activations.get(name)
+def _parameter_objects(layer: Any) -> list[Parameter]:
+    """A layer's Parameter objects; a nested Network's ``parameters()`` returns arrays (the public
+    contract), its ``parameter_objects()`` the objects."""
+    if isinstance(layer, Network):
+        return layer.parameter_objects()
+    return list(layer.parameters())
+
+
+def _dense_layers(layers: Sequence[Any]) -> list[Dense]:
+    """The Dense layers in order, those of nested networks included."""
+    found: list[Dense] = []
+    for layer in layers:
+        if isinstance(layer, Network):
+            found += _dense_layers(layer.layers)
+        elif isinstance(layer, Dense):
+            found.append(layer)
+    return found
 
 
 def _layer_spec(layer: Layer) -> dict[str, Any]:

@@ -8,12 +8,12 @@ lists parallel to them, and updates values in place from their ``grad``. Update 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import _kernels
+from . import _fastnp, _kernels
 from ._validation import check_int, check_real, choose
 from .layers import Parameter
 
@@ -33,61 +33,99 @@ __all__ = [
 
 
 class Optimizer:
-    """Base class: ``bind(params)`` once, then ``step()`` after each backward pass."""
+    r"""Base class: ``bind(params)`` once, then ``step()`` after each backward pass.
+
+    A subclass states its update rule once, as :meth:`rule`: a function of one parameter entry
+    ``w``, its gradient ``g`` and its state entries (in the order of ``state_names``), followed by
+    the hyperparameters that :meth:`hyperparameters` gives for step ``t``; it returns the new ``w``
+    (and the new state entries). It is written with arithmetic operators and ``np.sqrt`` only, so
+    that the same function runs on whole arrays (the NumPy path) and, compiled, on each entry (the
+    fused path, see :mod:`backproplab._kernels`), with bit-identical results. Which of the two runs
+    is decided once, in :meth:`bind`.
+    """
 
     name = ""
+    #: the state kept per parameter array, by name (see :meth:`state_dict`)
+    state_names: tuple[str, ...] = ()
 
     def __init__(self, lr: float) -> None:
         self.lr = check_real("lr", lr, minimum=0.0)
         self.params: list[Parameter] = []
+        self.state: list[dict[str, np.ndarray]] = []
         self.t = 0
+        self._kernel: Any = None
+
+    @staticmethod
+    def rule(w: Any, g: Any, *state_and_hyperparameters: Any) -> Any:
+        """The update of one entry (or of whole arrays): new ``w``, or ``(w, *state)`` with state."""
+        raise NotImplementedError
+
+    def hyperparameters(self, t: int) -> tuple[float, ...]:
+        """The rule's hyperparameters for step ``t`` (counted from 1)."""
+        return (self.lr,)
 
     def bind(self, params: Sequence[Parameter]) -> None:
-        """Attach to ``params``; keeps the state when rebound to the same parameters (warm start)."""
+        """Attach to ``params``; keeps the state when rebound to the same parameters (warm start).
+        Decides here whether updates run as one compiled pass (one flat array of at least
+        ``_kernels.FUSED_MIN`` entries, Numba installed, ``step`` not overridden) or as NumPy passes."""
         params = list(params)
         if len(params) == len(self.params) and all(a is b for a, b in zip(params, self.params)):
             return
         self.params = params
         self.t = 0
-        self._scratch = [np.empty_like(p.value) for p in params]
-        self._init_state()
+        self.state = [{name: np.zeros_like(p.value) for name in self.state_names} for p in params]
+        self._rule = self.update_rule()
+        self._kernel = self._fused_kernel()
 
-    def _init_state(self) -> None:
-        pass
+    def update_rule(self) -> Callable[..., Any]:
+        """The rule this optimizer applies (:meth:`rule`, unless the configuration picks another)."""
+        return type(self).rule
 
-    def step(self) -> None:
-        raise NotImplementedError
-
-    def _fused_step(self, snapshot: np.ndarray) -> bool:
-        """Copy the parameters into ``snapshot`` and update them in one compiled pass (see
-        :mod:`backproplab._kernels`) when :meth:`_fusable`; returns False (and does nothing) otherwise."""
-        kernels = self._fusable(snapshot)
-        if kernels is None:
-            return False
-        p = self.params[0]
-        # NumPy casts the Python scalars to the arrays' dtype the same way
-        self._fused_update(kernels, p, snapshot, p.value.dtype.type)
-        self.t += 1
-        return True
-
-    def _fused_update(self, kernels: dict[str, Any], p: Parameter, snapshot: np.ndarray, cast: Any) -> None:
-        """Call this optimizer's kernel for step ``self.t + 1``; the same update as :meth:`step`."""
-        raise NotImplementedError
-
-    def _fusable(self, snapshot: np.ndarray) -> dict[str, Any] | None:
-        """The compiled kernels, when this is one of our optimizer classes exactly (a subclass may
-        change ``step``, which the kernels would not follow), bound to one flat buffer of at least
-        ``_kernels.FUSED_MIN`` entries, and Numba works; None otherwise."""
-        if type(self) not in OPTIMIZERS.values() or len(self.params) != 1:
-            return None
+    def _fused_kernel(self) -> Any:
+        if type(self).step is not Optimizer.step or len(self.params) != 1:
+            return None  # a subclass that changes step would not be followed by the kernel
         value = self.params[0].value
-        if value.size < _kernels.FUSED_MIN or value.ndim != 1 or snapshot.shape != value.shape:
+        if value.size < _kernels.FUSED_MIN or value.ndim != 1:
             return None
-        return _kernels.kernels()
+        cast = value.dtype.type
+        return _kernels.update_kernel(self._rule, len(self.state_names), value.dtype,
+                                      tuple(cast(h) for h in self.hyperparameters(1)))
+
+    @property
+    def fused(self) -> bool:
+        """Whether :meth:`step` runs as one compiled pass (decided by :meth:`bind`)."""
+        return self._kernel is not None
+
+    def step(self, previous: Sequence[np.ndarray] | None = None) -> None:
+        """Update every parameter from its ``grad``; with ``previous`` (arrays shaped like the
+        parameters), first copy the values there (in the same pass when fused)."""
+        self.t += 1
+        params, states = self.params, self.state
+        if self._kernel is not None:
+            p, state = params[0], states[0]
+            cast = p.value.dtype.type  # NumPy casts the Python scalars to the arrays' dtype the same way
+            snapshot = previous[0] if previous is not None else np.empty_like(p.value)
+            self._kernel(p.value, p.grad, *state.values(), snapshot, tuple(cast(h) for h in self.hyperparameters(self.t)))
+            return
+        hyper = self.hyperparameters(self.t)
+        rule = self._rule
+        for index, (p, state) in enumerate(zip(params, states)):
+            if previous is not None:
+                _fastnp.copyto(previous[index], p.value)
+            if not state:
+                _fastnp.copyto(p.value, rule(p.value, p.grad, *hyper))
+                continue
+            new, *new_state = rule(p.value, p.grad, *state.values(), *hyper)
+            _fastnp.copyto(p.value, new)
+            state.update(zip(state, new_state))
+
+    def state_dict(self) -> dict[str, list[np.ndarray]]:
+        """The state by name, one array per parameter: ``{"m": [...], "v": [...]}`` for Adam."""
+        return {name: [state[name] for state in self.state] for name in self.state_names}
 
     def state_arrays(self) -> list[np.ndarray]:
-        """The state arrays, for checkpoints (order fixed per optimizer)."""
-        return []
+        """The state arrays in a fixed order (``state_dict`` flattened), for checkpoints."""
+        return [array for arrays in self.state_dict().values() for array in arrays]
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "lr": self.lr}
@@ -100,7 +138,7 @@ class Optimizer:
 class SGD(Optimizer):
     r"""Stochastic gradient descent, optionally with (Nesterov) momentum, as ``torch.optim.SGD``.
 
-    Update rule, per parameter ``w`` with gradient ``g``::
+    Update rule, per parameter ``w`` with gradient ``g`` (the rule functions below)::
 
         v = momentum * v + g                        # skipped when momentum == 0
         w -= lr * (g + momentum * v if nesterov else v)
@@ -114,40 +152,36 @@ class SGD(Optimizer):
         if nesterov and not self.momentum:
             raise ValueError("nesterov=True needs momentum > 0")
         self.nesterov = bool(nesterov)
+        self.state_names = ("velocity",) if self.momentum else ()
 
-    def _init_state(self) -> None:
-        self.velocity = [np.zeros_like(p.value) for p in self.params]
-
-    def step(self) -> None:
-        self.t += 1
-        lr, mu = self.lr, self.momentum
-        if not mu:
-            for p, scratch in zip(self.params, self._scratch):
-                np.subtract(p.value, np.multiply(p.grad, lr, scratch), p.value)
-            return
-        for p, v, scratch in zip(self.params, self.velocity, self._scratch):
-            v *= mu
-            v += p.grad
-            if self.nesterov:
-                np.multiply(v, mu, out=scratch)
-                scratch += p.grad
-                scratch *= lr
-            else:
-                np.multiply(v, lr, out=scratch)
-            p.value -= scratch
-
-    def _fused_update(self, kernels: dict[str, Any], p: Parameter, snapshot: np.ndarray, cast: Any) -> None:
+    def update_rule(self) -> Callable[..., Any]:
         if not self.momentum:
-            kernels["sgd"](p.value, p.grad, snapshot, cast(self.lr))
-        else:
-            name = "sgd_nesterov" if self.nesterov else "sgd_momentum"
-            kernels[name](p.value, p.grad, self.velocity[0], snapshot, cast(self.lr), cast(self.momentum))
+            return _sgd
+        return _nesterov if self.nesterov else _momentum
 
-    def state_arrays(self) -> list[np.ndarray]:
-        return self.velocity if self.momentum else []
+    def hyperparameters(self, t: int) -> tuple[float, ...]:
+        return (self.lr, self.momentum) if self.momentum else (self.lr,)
+
+    @property
+    def velocity(self) -> list[np.ndarray]:
+        return [state["velocity"] for state in self.state]
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+def _sgd(w: Any, g: Any, lr: Any) -> Any:
+    return w - g * lr
+
+
+def _momentum(w: Any, g: Any, v: Any, lr: Any, mu: Any) -> Any:
+    v = v * mu + g
+    return w - v * lr, v
+
+
+def _nesterov(w: Any, g: Any, v: Any, lr: Any, mu: Any) -> Any:
+    v = v * mu + g
+    return w - (v * mu + g) * lr, v
 
 
 class Adam(Optimizer):
@@ -158,11 +192,15 @@ class Adam(Optimizer):
         m = beta1 * m + (1 - beta1) * g;   v = beta2 * v + (1 - beta2) * g**2
         w -= lr * (m / (1 - beta1**t)) / (sqrt(v / (1 - beta2**t)) + eps)
 
-    The state lists ``m`` and ``v`` hold the moments divided by ``1 - beta1`` and ``1 - beta2``
-    (two passes fewer per step; see ``step``).
+    The state ``m`` and ``v`` holds the moments divided by ``1 - beta1`` and ``1 - beta2``, which
+    makes their updates ``m = b1 m + g`` and ``v = b2 v + g**2``, and then
+    ``lr * (m / bc1) / (sqrt(v / bc2) + eps) == c * m_s / (sqrt(v_s) + eps')`` with
+    ``c = lr (1 - b1) sqrt(bc2) / (bc1 sqrt(1 - b2))`` and ``eps' = eps sqrt(bc2) / sqrt(1 - b2)``:
+    torch's update with two passes fewer (see :meth:`rule`).
     """
 
     name = "adam"
+    state_names = ("m", "v")
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
         super().__init__(lr)
@@ -172,42 +210,24 @@ class Adam(Optimizer):
             raise ValueError(f"beta1 and beta2 must be < 1, got {beta1!r} and {beta2!r}")
         self.eps = check_real("eps", eps, minimum=0.0, strict=True)
 
-    def _init_state(self) -> None:
-        self.m = [np.zeros_like(p.value) for p in self.params]
-        self.v = [np.zeros_like(p.value) for p in self.params]
+    @staticmethod
+    def rule(w: Any, g: Any, m: Any, v: Any, b1: Any, b2: Any, eps: Any, step_size: Any) -> Any:  # type: ignore[override]
+        m = m * b1 + g
+        v = v * b2 + g * g
+        return w - m / (np.sqrt(v) + eps) * step_size, m, v
 
-    def step(self) -> None:
-        # The moments are kept divided by (1 - beta): m_s = m / (1 - b1) and v_s = v / (1 - b2), which
-        # makes their updates m_s = b1 m_s + g and v_s = b2 v_s + g**2, and then
-        #   lr * (m / bc1) / (sqrt(v / bc2) + eps) == c * m_s / (sqrt(v_s) + eps'),
-        #   c = lr (1 - b1) sqrt(bc2) / (bc1 sqrt(1 - b2)),  eps' = eps sqrt(bc2) / sqrt(1 - b2):
-        # torch's update with ten passes over the parameters instead of twelve.
-        self.t += 1
-        b1, b2 = self.beta1, self.beta2
-        step_size, eps = self._step_size_and_eps(self.t)
-        for p, m, v, scratch in zip(self.params, self.m, self.v, self._scratch):
-            g = p.grad
-            np.multiply(m, b1, m)
-            np.add(m, g, m)
-            np.multiply(v, b2, v)
-            np.add(v, np.multiply(g, g, scratch), v)
-            np.sqrt(v, scratch)
-            np.add(scratch, eps, scratch)
-            np.divide(m, scratch, scratch)
-            np.multiply(scratch, step_size, scratch)
-            np.subtract(p.value, scratch, p.value)
-
-    def _step_size_and_eps(self, t: int) -> tuple[float, float]:
+    def hyperparameters(self, t: int) -> tuple[float, ...]:
         root = math.sqrt(1.0 - self.beta2**t) / math.sqrt(1.0 - self.beta2)
-        return self.lr * (1.0 - self.beta1) * root / (1.0 - self.beta1**t), self.eps * root
+        step_size = self.lr * (1.0 - self.beta1) * root / (1.0 - self.beta1**t)
+        return self.beta1, self.beta2, self.eps * root, step_size
 
-    def _fused_update(self, kernels: dict[str, Any], p: Parameter, snapshot: np.ndarray, cast: Any) -> None:
-        step_size, eps = self._step_size_and_eps(self.t + 1)
-        kernels["adam"](p.value, p.grad, self.m[0], self.v[0], snapshot, cast(self.beta1), cast(self.beta2),
-                        cast(eps), cast(step_size))
+    @property
+    def m(self) -> list[np.ndarray]:
+        return [state["m"] for state in self.state]
 
-    def state_arrays(self) -> list[np.ndarray]:
-        return self.m + self.v
+    @property
+    def v(self) -> list[np.ndarray]:
+        return [state["v"] for state in self.state]
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
@@ -223,36 +243,24 @@ class RMSProp(Optimizer):
     """
 
     name = "rmsprop"
+    state_names = ("v",)
 
     def __init__(self, lr: float = 1e-2, rho: float = 0.99, eps: float = 1e-8) -> None:
         super().__init__(lr)
         self.rho = check_real("rho", rho, minimum=0.0, maximum=1.0)
         self.eps = check_real("eps", eps, minimum=0.0, strict=True)
 
-    def _init_state(self) -> None:
-        self.v = [np.zeros_like(p.value) for p in self.params]
+    @staticmethod
+    def rule(w: Any, g: Any, v: Any, rho: Any, one_minus_rho: Any, eps: Any, lr: Any) -> Any:  # type: ignore[override]
+        v = v * rho + g * g * one_minus_rho
+        return w - g / (np.sqrt(v) + eps) * lr, v
 
-    def step(self) -> None:
-        self.t += 1
-        rho = self.rho
-        for p, v, scratch in zip(self.params, self.v, self._scratch):
-            g = p.grad
-            v *= rho
-            np.multiply(g, g, out=scratch)
-            scratch *= 1.0 - rho
-            v += scratch
-            np.sqrt(v, out=scratch)
-            scratch += self.eps
-            np.divide(g, scratch, out=scratch)
-            scratch *= self.lr
-            p.value -= scratch
+    def hyperparameters(self, t: int) -> tuple[float, ...]:
+        return self.rho, 1.0 - self.rho, self.eps, self.lr
 
-    def _fused_update(self, kernels: dict[str, Any], p: Parameter, snapshot: np.ndarray, cast: Any) -> None:
-        kernels["rmsprop"](p.value, p.grad, self.v[0], snapshot, cast(self.rho), cast(1.0 - self.rho), cast(self.eps),
-                           cast(self.lr))
-
-    def state_arrays(self) -> list[np.ndarray]:
-        return self.v
+    @property
+    def v(self) -> list[np.ndarray]:
+        return [state["v"] for state in self.state]
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "lr": self.lr, "rho": self.rho, "eps": self.eps}

@@ -3,7 +3,9 @@ parameter arrays and a JSON header (format version, library version, layer specs
 dtype, SHA-256 checksum). Saving is atomic: a temporary file in the same folder, then a rename.
 
 Checkpoints are model files with the optimizer state and the run's counters added; :func:`load`
-reads them as plain models.
+reads them as plain models. :class:`Checkpoint` is the fit hook that writes them (and resumes from
+one); ``fit(checkpoint=..., resume=...)`` creates it. Which layer types a model file may name comes
+from :mod:`backproplab.registry`.
 """
 
 from __future__ import annotations
@@ -17,18 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from . import activations
-from .layers import Dense
+from . import registry, training
+from .history import Callback, History
 from .network import Network
 from .optimizers import Optimizer
 
-__all__ = ["save", "load", "load_metadata", "save_checkpoint", "load_checkpoint", "ModelFileError", "FORMAT_VERSION"]
+__all__ = ["save", "load", "load_metadata", "save_checkpoint", "load_checkpoint", "Checkpoint", "ModelFileError",
+           "FORMAT_VERSION"]
 
 FORMAT = "backproplab-model"
 FORMAT_VERSION = 1
 HEADER = "header"
-ACTIVATION_TYPES = {cls.__name__: cls for cls in activations.ACTIVATIONS.values()}
-LAYER_TYPES = {"Dense", *ACTIVATION_TYPES}
 MAX_HEADER_BYTES = 1 << 20
 
 
@@ -124,10 +125,10 @@ def load_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 def _model_header(net: Network) -> dict[str, Any]:
     spec = net.spec()
     for index, layer in enumerate(spec["layers"]):
-        if layer.get("type") not in LAYER_TYPES:
+        if registry.by_type(layer.get("type")) is None:
             raise ValueError(
                 f"layer {index} ({layer.get('type')}) is not a built-in layer; only "
-                f"{', '.join(sorted(LAYER_TYPES))} can be saved"
+                f"{', '.join(sorted(_layer_types()))} can be saved"
             )
     return {
         "format": FORMAT,
@@ -151,6 +152,11 @@ def save_checkpoint(
         "state": state,
     }
     _write(path, header, weights + [a.copy() for a in opt_state])
+
+
+def _layer_types() -> list[str]:
+    """The spec types a model file may name: the registry's."""
+    return [entry.type_name for entry in registry.entries()]
 
 
 def _fail(path: str, reason: str) -> ModelFileError:
@@ -218,15 +224,11 @@ def _build(path: str, spec: Any) -> Network:
     layers: list[Any] = []
     for index, layer in enumerate(spec["layers"]):
         kind = layer.get("type") if isinstance(layer, dict) else None
-        if kind not in LAYER_TYPES:
-            raise _fail(path, f"layer {index} has type {kind!r}, which is not in the whitelist {sorted(LAYER_TYPES)}")
+        entry = registry.by_type(kind) if isinstance(kind, str) else None
+        if entry is None:
+            raise _fail(path, f"layer {index} has type {kind!r}, which is not in the whitelist {sorted(_layer_types())}")
         try:
-            if kind == "Dense":
-                layers.append(Dense(layer["in_features"], layer["out_features"], init="glorot_uniform", rng=0, dtype=dtype))
-            elif kind == "LeakyReLU":
-                layers.append(activations.LeakyReLU(layer["negative_slope"]))
-            else:
-                layers.append(ACTIVATION_TYPES[kind]())
+            layers.append(entry.cls.from_spec(layer, dtype))  # type: ignore[attr-defined]
         except (KeyError, TypeError, ValueError) as error:
             raise _fail(path, f"layer {index} ({kind}) has a bad spec: {error}") from None
     try:
@@ -290,3 +292,32 @@ def load_checkpoint(path: str | os.PathLike[str], net: Network, optimizer: Optim
         np.copyto(target, value)
     optimizer.t = int(checkpoint.get("t", 0))
     return dict(checkpoint.get("state", {}))
+
+
+class Checkpoint(Callback):
+    """The fit hook behind ``fit(checkpoint=path, checkpoint_every=k, resume=path)``.
+
+    On creation it resumes from ``resume`` (weights, optimizer state, the run's counters and data
+    order); it saves to ``path`` every ``every`` steps and when training ends (atomically).
+    """
+
+    def __init__(self, trainer: training.Trainer, path: str | os.PathLike[str] | None, every: int | None,
+                 resume: str | os.PathLike[str] | None) -> None:
+        self.trainer, self.path, self.every = trainer, path, every
+        if resume is not None:
+            trainer.resume_from(load_checkpoint(resume, trainer.net, trainer.optimizer))
+
+    def _save(self) -> None:
+        if self.path is not None:
+            trainer = self.trainer
+            save_checkpoint(self.path, trainer.net, trainer.optimizer, trainer.checkpoint_state())
+
+    def on_step_end(self, step: int, loss: float) -> None:
+        if self.every and step % self.every == 0:
+            self._save()
+
+    def on_train_end(self, history: History) -> None:
+        self._save()
+
+
+training.register_checkpoints(Checkpoint)

@@ -1,12 +1,20 @@
-r"""The fit loop: batching, stop rules, History, callbacks, progress, divergence and Ctrl-C safety.
+r"""The fit loop: ``fit`` builds a frozen :class:`FitConfig`, and a :class:`Trainer` runs it in named
+steps: :meth:`~Trainer.prepare`, :meth:`~Trainer.batches`, :meth:`~Trainer.step`,
+:meth:`~Trainer.end_epoch`, :meth:`~Trainer.finish`.
 
-One training step is: gather a batch, ``net.forward_backward`` (loss and gradients), check the loss
-is finite, snapshot the weights, ``optimizer.step()``. Everything optional (per-step history,
-monitoring, callbacks, gradient norms, time checks) costs nothing when it is not asked for.
+One training step is: gather a batch (:class:`Batcher`), ``net.forward_backward`` (loss and
+gradients), check the loss is finite, ``optimizer.step(previous)``, which also keeps the weights
+before the update in the Trainer's snapshot (restored on divergence or an interrupted update).
+Everything else hangs on one hook protocol, that of :class:`~backproplab.history.Callback`: the stop
+rules (:mod:`backproplab.stops`), per-step history, the monitor, checkpoints, the learning-rate
+schedule, the progress bar and the user's callbacks. The per-step hook list is computed once and is
+empty in the plain case, so an unused feature costs nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import itertools
 import logging
 import math
@@ -14,24 +22,85 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _fastnp, _kernels, _threads, activations, optimizers
+from . import _fastnp, _kernels, _threads, optimizers, registry, stops
 from . import metrics as metric_module
 from ._validation import check_int, check_real, check_rng_seed, choose
-from .history import STOP_REASONS, Callback, ConvergenceWarning, DivergenceWarning, History, Stop, _overrides
+from .history import Callback, ConvergenceWarning, DivergenceWarning, History, overrides
 from .layers import Dense
+from .stops import STOP_REASONS, Stop
 
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["Stop", "History", "Callback", "ConvergenceWarning", "DivergenceWarning", "fit", "STOP_REASONS"]
+__all__ = ["Stop", "History", "Callback", "ConvergenceWarning", "DivergenceWarning", "fit", "STOP_REASONS",
+           "FitConfig", "Trainer", "Batcher", "register_checkpoints", "fit_method"]
 
 logger = logging.getLogger(__name__)
+
+#: ``factory(trainer, path, every, resume) -> Callback``, installed by :mod:`backproplab.persistence`
+#: (which imports this module; this module does not import it, so there is no import cycle)
+_checkpoint_factory: Callable[..., Callback] | None = None
+
+
+def register_checkpoints(factory: Callable[..., Callback]) -> None:
+    """Install the hook that writes and resumes checkpoints (called by :mod:`backproplab.persistence`)."""
+    global _checkpoint_factory
+    _checkpoint_factory = factory
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """The arguments of :func:`fit`, checked once (see there for their meaning); budgets defaulted."""
+
+    optimizer: str | optimizers.Optimizer = "sgd"
+    lr: float | None = None
+    batch_size: int | None = 32
+    max_epochs: int | None = None
+    max_steps: int | None = None
+    stop: Stop = field(default_factory=Stop)
+    validation: tuple[Any, Any] | float | None = None
+    shuffle: bool = True
+    sampling: str = "epoch"
+    seed: int | np.random.Generator | None = None
+    callbacks: tuple[Callback, ...] = ()
+    progress: bool | None = None
+    monitor: Any = None
+    schedule: str | optimizers.Schedule | None = None
+    metrics: tuple[str, ...] = ()
+    record_steps: bool = False
+    checkpoint: str | os.PathLike[str] | None = None
+    checkpoint_every: int | None = None
+    resume: str | os.PathLike[str] | None = None
+
+    def __post_init__(self) -> None:
+        stop = self.stop if self.stop is not None else Stop()
+        if not isinstance(stop, Stop):
+            raise TypeError(f"stop must be a backproplab.Stop, got {type(stop).__name__}")
+        max_epochs = check_int("max_epochs", self.max_epochs, minimum=1, allow_none=True)
+        max_steps = check_int("max_steps", self.max_steps, minimum=1, allow_none=True)
+        max_epochs, max_steps = stops.default_limits(stop, max_epochs, max_steps)
+        check_int("batch_size", self.batch_size, minimum=1, allow_none=True)
+        choose("sampling", self.sampling, ("epoch", "random"))
+        check_int("checkpoint_every", self.checkpoint_every, minimum=1, allow_none=True)
+        if self.checkpoint_every is not None and self.checkpoint is None:
+            raise ValueError("checkpoint_every is set but checkpoint (the file path) is not")
+        if isinstance(self.optimizer, optimizers.Optimizer) and self.lr is not None:
+            raise ValueError("lr was given together with an optimizer object; set lr on the optimizer instead")
+        for name, value in (("stop", stop), ("max_epochs", max_epochs), ("max_steps", max_steps),
+                            ("callbacks", tuple(self.callbacks)), ("metrics", tuple(self.metrics))):
+            object.__setattr__(self, name, value)
+
+    def make_optimizer(self) -> optimizers.Optimizer:
+        if isinstance(self.optimizer, optimizers.Optimizer):
+            return self.optimizer
+        return optimizers.get(self.optimizer, check_real("lr", self.lr, minimum=0.0, allow_none=True))
+
 
 def fit(
     net: Network,
@@ -86,7 +155,7 @@ def fit(
     progress : bool, optional
         A tqdm bar; None shows it only when stderr is a terminal.
     monitor : object with ``every`` and ``record(step, net, previous_weights, lr) -> dict``, optional
-        For example :class:`backproplab.diagnostics.GradientFlow`. Its records go to ``History.monitor``.
+        For example :class:`backproplab.monitor.GradientFlow`. Its records go to ``History.monitor``.
     schedule : {"constant", "step", "invscaling", "plateau"} or Schedule, optional
     metrics : sequence of metric names, optional
         Computed every epoch on the training (and validation) data.
@@ -106,315 +175,431 @@ def fit(
     little at that size and stall whenever the second core is busy. This needs threadpoolctl
     (``pip install 'backproplab[fast]'``; scikit-learn installs it too); without it nothing changes.
 
-    With Numba installed (the same extra), the divergence snapshot and the optimizer's update run as
+    With Numba installed (the same extra), the weight snapshot and the optimizer's update run as
     one compiled pass over networks of at least :data:`backproplab._kernels.FUSED_MIN` parameters,
     and batches of at least :data:`backproplab._kernels.STREAM_MIN` entries are gathered straight
-    into the first Dense layer's input buffer. The weights are bit-identical to the NumPy passes, which run otherwise.
+    into the first Dense layer's input buffer. The weights are bit-identical to the NumPy passes,
+    which run otherwise.
     """
-    from . import persistence
+    config = FitConfig(optimizer=optimizer, lr=lr, batch_size=batch_size, max_epochs=max_epochs,
+                       max_steps=max_steps, stop=stop if stop is not None else Stop(), validation=validation,
+                       shuffle=shuffle, sampling=sampling, seed=seed, callbacks=tuple(callbacks),
+                       progress=progress, monitor=monitor, schedule=schedule, metrics=tuple(metrics),
+                       record_steps=record_steps, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                       resume=resume)
+    trainer = Trainer(net, config)
+    trainer.prepare(X, y)
+    return trainer.run()
 
-    stop = stop if stop is not None else Stop()
-    if not isinstance(stop, Stop):
-        raise TypeError(f"stop must be a backproplab.Stop, got {type(stop).__name__}")
-    max_epochs = check_int("max_epochs", max_epochs, minimum=1, allow_none=True)
-    max_steps = check_int("max_steps", max_steps, minimum=1, allow_none=True)
-    if max_epochs is None and max_steps is None:
-        if stop.loss_below is not None or stop.grad_norm_below is not None or stop.time_limit is not None:
-            max_steps = 1_000_000
-        else:
-            max_epochs = 200
-    batch_size = check_int("batch_size", batch_size, minimum=1, allow_none=True)
-    choose("sampling", sampling, ("epoch", "random"))
-    checkpoint_every = check_int("checkpoint_every", checkpoint_every, minimum=1, allow_none=True)
-    if checkpoint_every is not None and checkpoint is None:
-        raise ValueError("checkpoint_every is set but checkpoint (the file path) is not")
-    if isinstance(optimizer, optimizers.Optimizer):
-        if lr is not None:
-            raise ValueError("lr was given together with an optimizer object; set lr on the optimizer instead")
-        opt = optimizer
-    else:
-        opt = optimizers.get(optimizer, check_real("lr", lr, minimum=0.0, allow_none=True))
-    sched = optimizers.get_schedule(schedule)
-    for name in metrics:
-        metric_module.get(name)
-    if monitor is not None and not (hasattr(monitor, "every") and hasattr(monitor, "record")):
-        raise TypeError("monitor must have an `every` attribute and a record(step, net, previous, lr) method")
-    callbacks = list(callbacks)
 
-    X, y = net.check_Xy(X, y)
-    rng = check_rng_seed("seed", seed)
-    X, y, X_val, y_val = _validation_split(net, X, y, validation, stop, rng)
+def fit_method() -> Callable[..., History]:
+    """``Network.fit``: :func:`fit` as a method, showing fit's own signature and docstring in ``help``."""
 
-    n = X.shape[0]
-    bs = n if batch_size is None else min(batch_size, n)
-    steps_per_epoch = math.ceil(n / bs)
-    params = net.parameter_objects()
-    opt.bind(net.optimizer_parameters())
-    history = History(step_loss=[] if record_steps else None)
-    history.config = {
-        "optimizer": opt.config(),
-        "batch_size": batch_size,
-        "sampling": sampling,
-        "stop": asdict(stop),
-        "max_epochs": max_epochs,
-        "max_steps": max_steps,
-        "n_samples": n,
-        "network": net.spec(),
-        "seed": seed if isinstance(seed, (int, type(None))) else "generator",
-    }
-    step = epoch = skip = 0
-    if resume is not None:
-        state = persistence.load_checkpoint(resume, net, opt)
-        step, epoch, skip = state["step"], state["epoch"], state.get("step_in_epoch", 0)
-        rng.bit_generator.state = state["rng"]
-    sched.start(opt.lr)
+    def method(self: Network, X: Any, y: Any, **arguments: Any) -> History:
+        return fit(self, X, y, **arguments)
 
-    # the weights before the current update: restored on divergence or an interrupted update
-    flat = net.flat
-    if flat is not None:
-        snapshot_flat = flat.value.copy()
-        snapshot = net.split(snapshot_flat)
-    else:
-        snapshot = [p.value.copy() for p in params]
-    best_weights: list[np.ndarray] | None = None
-    best_val = math.inf
-    best_train = math.inf
-    bad_val_epochs = bad_train_epochs = 0
-    window_sum, window_count = 0.0, 0
-    step_hooks = [cb for cb in callbacks if _overrides(cb, "on_step_end")]
-    monitor_every = monitor.every if monitor is not None else 0
-    full_batch_in_place = bs == n  # order does not change a full-batch mean gradient
-    # targets in the memory order of the training output, so the loss never mixes orders (many times slower)
-    out_order = net._output_order
-    reorder_y = out_order == "F" and y.shape[1] > 1  # a single column is laid out alike either way
-    y_full_batch = np.asarray(y, order=out_order) if full_batch_in_place else y
-    x_buffers: dict[int, np.ndarray] = {}
-    y_buffers: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
-    last_size, xb, yb_buffer, yb_ordered = -1, None, None, None
-    grad_target = stop.grad_norm_below
-    time_limit = stop.time_limit
-    last_grad_norm = math.nan
-    bar = _progress_bar(progress, max_steps, max_epochs, steps_per_epoch)
-    start = time.perf_counter()
-    reason = ""
-    in_update = False
-    last_loss = math.nan
-    epoch_loss, epoch_steps, epoch_rows = 0.0, 0, 0
+    signature = inspect.signature(fit)
+    first, *rest = signature.parameters.values()
+    method.__signature__ = signature.replace(parameters=[first.replace(name="self"), *rest])  # type: ignore[attr-defined]
+    method.__doc__ = fit.__doc__
+    method.__name__, method.__qualname__ = "fit", "Network.fit"
+    return method
 
-    epoch_rng_state: Any = rng.bit_generator.state
-    step_extras = bool(record_steps or stop.loss_below is not None or monitor_every or step_hooks
-                       or time_limit is not None or checkpoint_every)
 
-    def checkpoint_state() -> dict[str, Any]:
-        # the epoch's data order is replayed from its starting rng state on resume
-        return {"step": step, "epoch": epoch, "rng": epoch_rng_state if in_epoch else rng.bit_generator.state,
-                "step_in_epoch": epoch_steps + skip_done if in_epoch else 0}
+class Trainer:
+    """Runs one :class:`FitConfig` on one network: ``prepare(X, y)`` then ``run()``.
 
-    for cb in callbacks:
-        if cb.on_train_begin(net, history):
-            reason = "callback"
-    in_epoch = False
-    skip_done = 0
-    # bound once: attribute lookups are a noticeable part of a step on small networks
-    take_X, take_y, copyto, forward_backward, opt_step = X.take, y.take, _fastnp.copyto, net.forward_backward, opt.step
-    # decided once: the fused pass applies to the whole fit or to none of it
-    fused_step = opt._fused_step if flat is not None and opt._fusable(snapshot_flat) is not None else None
-    flat_value = flat.value if flat is not None else None
-    # decided once: batches gathered straight into the first Dense layer's feature-major input
-    # buffer by one compiled pass, instead of np.take into a row-major buffer and a transposing copy
-    direct = _direct_gather(net, X, bs)
-    gather: Any = direct[0] if direct is not None else None
-    input_buffer = direct[1] if direct is not None else None
-    errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
-    # one BLAS thread when every product of a step is small (see _threads for the measurements)
-    blas_threads = _threads.blas_threads_for(_largest_product(net, bs))
-    blas_threads.__enter__()
-    errstate.__enter__()  # divergence is detected from the loss and reported; numpy's warnings would be noise
-    try:
-        while not reason:
-            # ---------------------------------------------------------------- one epoch
-            if checkpoint is not None:
-                epoch_rng_state = rng.bit_generator.state
-            if full_batch_in_place:
-                batches: Any = (None,)
-            elif sampling == "random":
-                batches = _random_batches(rng, n, bs, steps_per_epoch)
-            else:
-                order = rng.permutation(n) if shuffle else np.arange(n)
-                batches = (order[i : i + bs] for i in range(0, n, bs))
-            epoch_loss, epoch_steps, epoch_rows = 0.0, 0, 0
-            in_epoch = True
-            if skip:
-                batches = itertools.islice(batches, skip, None)
-                skip_done, skip = skip, 0
-            else:
-                skip_done = 0
-            for index in batches:
-                if index is None:
-                    Xb, yb = X, y_full_batch
-                else:
-                    size = index.shape[0]
-                    if size != last_size:
-                        if size not in y_buffers:
-                            if gather is None:
-                                x_buffers[size] = np.empty((size, X.shape[1]), X.dtype)
-                            y_buffers[size] = (np.empty((size, y.shape[1]), y.dtype),
-                                               np.empty((size, y.shape[1]), y.dtype, order="F") if reorder_y else None)
-                        xb = x_buffers.get(size)
-                        (yb_buffer, yb_ordered), last_size = y_buffers[size], size
-                    if input_buffer is not None:
-                        Xb = input_buffer((size, X.shape[1]), X.dtype)
-                        gather(X, index, Xb.T)
-                    else:
-                        # "clip" skips take's bounds-checking temporary copy; the indices are ours and in range
-                        Xb = take_X(index, 0, xb, "clip")
-                    # take writes row-major 4x faster than it scatters into another order, so targets
-                    # for a feature-major output are gathered first and then copied over
-                    yb = take_y(index, 0, yb_buffer, "clip")
-                    if yb_ordered is not None:
-                        copyto(yb_ordered, yb)
-                        yb = yb_ordered
-                loss = forward_backward(Xb, yb)
-                if not math.isfinite(loss):
-                    net.set_weights(snapshot)
-                    reason = "diverged"
-                    history.message = (
-                        f"training diverged at step {step + 1}: the loss became {loss}; restored the "
-                        f"weights of step {step} (last finite loss {last_loss:.6g}). Try a learning rate "
-                        f"below {opt.lr:g}, scaled inputs, or a gradient-friendlier activation."
-                    )
-                    break
-                if grad_target is not None:
-                    last_grad_norm = _grad_norm(flat, params)
-                    if last_grad_norm < grad_target:
-                        reason = "grad_norm_below"
-                        history.grad_norm.append(last_grad_norm)
+    Attributes (for hooks): ``net``, ``optimizer``, ``history``, ``step_count`` (updates done), ``epoch``
+    (epochs completed), ``epoch_steps`` (steps of the current epoch), ``previous`` (the weights
+    before the last update, laid out like ``optimizer.params``) and ``previous_weights`` (the same,
+    laid out like ``net.parameters()``).
+    """
+
+    def __init__(self, net: Network, config: FitConfig) -> None:
+        self.net, self.config = net, config
+        self.optimizer = config.make_optimizer()
+        self.schedule = optimizers.get_schedule(config.schedule)
+        for name in config.metrics:
+            metric_module.get(name)
+        monitor = config.monitor
+        if monitor is not None and not (hasattr(monitor, "every") and hasattr(monitor, "record")):
+            raise TypeError("monitor must have an `every` attribute and a record(step, net, previous, lr) method")
+        self.history = History(step_loss=[] if config.record_steps else None)
+        self.step_count = self.epoch = self.epoch_steps = self.skip = self.skip_done = 0
+        self.in_epoch = False
+        self.reason = ""
+        self.last_loss = math.nan
+
+    # ------------------------------------------------------------------ prepare
+    def prepare(self, X: Any, y: Any) -> None:
+        """Check and split the data, bind the optimizer, build the stop rules and hooks, resume."""
+        net, config, opt = self.net, self.config, self.optimizer
+        X, y = net.check_Xy(X, y)
+        self.rng = check_rng_seed("seed", config.seed)
+        X, y, self.X_val, self.y_val = _validation_split(net, X, y, config.validation, config.stop, self.rng)
+        self.X, self.y = X, y
+        self.batcher = Batcher(net, X, y, config.batch_size)
+        opt.bind(net.optimizer_parameters())
+        self.history.config = self._describe()
+        self.rules = stops.build(config.stop, config.max_epochs, config.max_steps, self.X_val is not None)
+        self.step_limit = min((r.step_limit for r in self.rules if r.step_limit is not None), default=math.inf)
+        self.epoch_rng_state: Any = self.rng.bit_generator.state
+        self.checkpoints = self._checkpoint_hook()  # resumes, when asked to
+        self.schedule.start(opt.lr)
+        self.previous = [p.value.copy() for p in opt.params]
+        self.previous_weights = net.split(self.previous[0]) if net.flat is not None else self.previous
+        self.bar = _progress_bar(config.progress, config.max_steps, config.max_epochs, self.batcher.steps_per_epoch)
+        self.started = time.perf_counter()
+        for rule in self.rules:
+            rule.start(net, self.history, self.X_val is not None)
+        for callback in config.callbacks:
+            if callback.on_train_begin(net, self.history):
+                self.reason = "callback"
+        self._build_hooks()
+
+    def _describe(self) -> dict[str, Any]:
+        config = self.config
+        return {
+            "optimizer": self.optimizer.config(),
+            "batch_size": config.batch_size,
+            "sampling": config.sampling,
+            "stop": asdict(config.stop),
+            "max_epochs": config.max_epochs,
+            "max_steps": config.max_steps,
+            "n_samples": self.X.shape[0],
+            "network": self.net.spec(),
+            "seed": config.seed if isinstance(config.seed, (int, type(None))) else "generator",
+        }
+
+    def _checkpoint_hook(self) -> Callback | None:
+        config = self.config
+        if config.checkpoint is None and config.resume is None:
+            return None
+        if _checkpoint_factory is None:
+            raise RuntimeError("checkpoints need backproplab.persistence, which is not imported")
+        return _checkpoint_factory(self, config.checkpoint, config.checkpoint_every, config.resume)
+
+    def _build_hooks(self) -> None:
+        """The ordered hook lists, computed once: (hook, stop_reason) pairs per step and per epoch."""
+        early = [rule for rule in self.rules if not rule.late]
+        late = [rule for rule in self.rules if rule.late]
+        callbacks = list(self.config.callbacks)
+        own: list[Any] = []
+        if self.history.step_loss is not None:
+            own.append(_RecordSteps(self.history.step_loss))
+        step_sources: list[Any] = [*own, *early, *self._monitor_hooks(), *callbacks, *late]
+        if self.checkpoints is not None and self.config.checkpoint_every:
+            step_sources.append(self.checkpoints)
+        self.step_hooks = [(hook.on_step_end, _reason(hook)) for hook in step_sources if overrides(hook, "on_step_end")]
+        self.update_checks = [rule.before_update for rule in self.rules if type(rule).before_update
+                              is not stops.StopRule.before_update]
+        epoch_sources: list[Any] = [*early, _Schedule(self), *callbacks, *([_Bar(self)] if self.bar else []), *late]
+        self.epoch_hooks = [(hook.on_epoch_end, _reason(hook)) for hook in epoch_sources
+                            if overrides(hook, "on_epoch_end")]
+        self.end_hooks = [hook for hook in [self.checkpoints, *callbacks] if hook is not None]
+
+    def _monitor_hooks(self) -> list[Callback]:
+        monitor = self.config.monitor
+        return [_Monitor(self, monitor)] if monitor is not None and monitor.every else []
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> History:
+        """Train until a stop rule, a callback, divergence or Ctrl-C ends the run; then :meth:`finish`."""
+        largest = _largest_product(self.net, self.batcher.batch)
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_threads.blas_threads_for(largest))  # one BLAS thread for small products
+            # divergence is detected from the loss and reported; numpy's warnings would be noise
+            stack.enter_context(np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"))
+            if self.bar is not None:
+                stack.callback(self.bar.close)
+            try:
+                while not self.reason:
+                    self.run_epoch(self.batches())
+                    if not self.end_epoch():
                         break
-                # the snapshot and the update in one compiled pass, which a Ctrl-C cannot split (see _kernels)
-                if fused_step is None or not fused_step(snapshot_flat):
-                    if flat_value is not None:
-                        copyto(snapshot_flat, flat_value)
-                    else:
-                        for p, saved in zip(params, snapshot):
-                            copyto(saved, p.value)
-                    in_update = True
-                    opt_step()
-                    in_update = False
-                step += 1
-                last_loss = loss
-                rows = Xb.shape[0]
-                epoch_loss += loss * rows  # weighted by rows: a short last batch must not count as a full one
-                epoch_rows += rows
-                epoch_steps += 1
-                if max_steps is not None and step >= max_steps:
-                    reason = "max_steps"
-                if not step_extras:
-                    if reason:
-                        break
-                    continue
-                if history.step_loss is not None:
-                    history.step_loss.append(loss)
-                if stop.loss_below is not None:
-                    window_sum += loss
-                    window_count += 1
-                    if window_count == stop.window:
-                        mean = window_sum / window_count
-                        history.window_loss.append(mean)
-                        window_sum, window_count = 0.0, 0
-                        if mean < stop.loss_below:
-                            reason = reason or "loss_below"
-                if monitor_every and step % monitor_every == 0:
-                    record = monitor.record(step, net, snapshot, opt.lr)
-                    if record is not None:
-                        history.monitor.append(record)
-                for cb in step_hooks:
-                    if cb.on_step_end(step, loss):
-                        reason = reason or "callback"
-                if time_limit is not None and time.perf_counter() - start > time_limit:
-                    reason = reason or "time_limit"
-                if checkpoint_every and step % checkpoint_every == 0 and checkpoint is not None:
-                    persistence.save_checkpoint(checkpoint, net, opt, checkpoint_state())
-                if reason:
-                    break
-            if epoch_steps == 0:
-                break
-            # ---------------------------------------------------------------- end of epoch
-            if reason and epoch_steps + skip_done < steps_per_epoch:
-                break  # stopped mid-epoch: a partial epoch is not recorded as an epoch
-            in_epoch = False
-            epoch += 1
-            epoch_mean = epoch_loss / epoch_rows
-            history.epoch_time.append(time.perf_counter() - start)
-            history.loss.append(epoch_mean)
-            history.lr.append(opt.lr)
-            if grad_target is not None:
-                history.grad_norm.append(last_grad_norm)
-            _epoch_metrics(net, metrics, X, y, X_val, y_val, history)
-            if X_val is not None and y_val is not None:
-                val = net._loss_value(X_val, y_val)
-                history.val_loss.append(val)
-                if val < best_val - stop.tol:
-                    best_val, bad_val_epochs = val, 0
-                    best_weights = net.get_weights()
-                    history.best_epoch = epoch
-                else:
-                    bad_val_epochs += 1
-                    if stop.early_stopping and bad_val_epochs >= stop.patience:
-                        reason = reason or "early_stopping"
-            if stop.plateau:
-                if epoch_mean < best_train - stop.tol:
-                    best_train, bad_train_epochs = epoch_mean, 0
-                else:
-                    bad_train_epochs += 1
-                    if bad_train_epochs >= stop.patience:
-                        reason = reason or "plateau"
-            opt.lr = sched(epoch, opt.lr, epoch_mean)
-            for cb in callbacks:
-                if cb.on_epoch_end(epoch, history):
-                    reason = reason or "callback"
-            if bar is not None:
-                bar.update(epoch_steps if max_steps is not None else 1)
-                bar.set_postfix(loss=f"{epoch_mean:.4g}", refresh=False)
-            if max_epochs is not None and epoch >= max_epochs:
-                reason = reason or "max_epochs"
-    except KeyboardInterrupt:
-        if in_update:
-            net.set_weights(snapshot)
-        reason = "interrupted"
-        history.message = f"interrupted by the user after step {step}; the weights of step {step} are kept"
-    finally:
-        errstate.__exit__(None, None, None)
-        blas_threads.__exit__(None, None, None)
-        if bar is not None:
-            bar.close()
-    if reason != "diverged" and not all(np.isfinite(p.value).all() for p in params):
+            except KeyboardInterrupt:
+                self._interrupted()
+        return self.finish()
+
+    def batches(self) -> Iterable[np.ndarray | None]:
+        """The batches of one epoch: row indices (None: the whole training set), minus those a
+        resumed run has done already."""
+        if self.checkpoints is not None:
+            self.epoch_rng_state = self.rng.bit_generator.state
+        batches = self.batcher.epoch(self.rng, self.config.sampling, self.config.shuffle)
+        self.in_epoch = True
+        self.epoch_loss, self.epoch_rows, self.epoch_steps = 0.0, 0, 0
+        self.skip_done, skip, self.skip = self.skip, self.skip, 0
+        return itertools.islice(batches, skip, None) if skip else batches
+
+    def run_epoch(self, batches: Iterable[np.ndarray | None]) -> None:
+        """Steps over ``batches`` until they run out or a rule stops the run."""
+        forward_backward, rows_of = self.batcher.forward_backward, self.batcher.rows
+        step_hooks, step_limit = self.step_hooks, self.step_limit
+        for index in batches:
+            loss = forward_backward(index)
+            if not self.step(loss):
+                return
+            rows = rows_of(index)
+            self.epoch_loss += loss * rows  # weighted by rows: a short last batch must not count as a full one
+            self.epoch_rows += rows
+            self.epoch_steps += 1
+            if self.step_count >= step_limit:
+                self.reason = "max_steps"
+            if step_hooks:
+                for hook, reason in step_hooks:
+                    if hook(self.step_count, loss) and not self.reason:
+                        self.reason = reason
+            if self.reason:
+                return
+
+    def step(self, loss: float) -> bool:
+        """The update after a forward/backward pass that gave ``loss``; False when the run stops
+        before it (divergence, or a rule that checks the gradient)."""
+        if not math.isfinite(loss):
+            self._restore()
+            self.reason = "diverged"
+            self.history.message = (
+                f"training diverged at step {self.step_count + 1}: the loss became {loss}; restored the "
+                f"weights of step {self.step_count} (last finite loss {self.last_loss:.6g}). Try a learning rate "
+                f"below {self.optimizer.lr:g}, scaled inputs, or a gradient-friendlier activation."
+            )
+            return False
+        for check in self.update_checks:
+            if check(self.step_count):
+                self.reason = "grad_norm_below"
+                return False
+        self.in_update = True
+        self.optimizer.step(self.previous)
+        self.in_update = False
+        self.step_count += 1
+        self.last_loss = loss
+        return True
+
+    def end_epoch(self) -> bool:
+        """Record a completed epoch and run the epoch hooks; False when the loop must stop here
+        (nothing ran, or the run stopped mid-epoch: a partial epoch is not recorded)."""
+        if self.epoch_steps == 0:
+            return False
+        if self.reason and self.epoch_steps + self.skip_done < self.batcher.steps_per_epoch:
+            return False
+        history = self.history
+        self.in_epoch = False
+        self.epoch += 1
+        epoch_mean = self.epoch_loss / self.epoch_rows
+        history.epoch_time.append(time.perf_counter() - self.started)
+        history.loss.append(epoch_mean)
+        history.lr.append(self.optimizer.lr)
+        _epoch_metrics(self.net, self.config.metrics, self.X, self.y, self.X_val, self.y_val, history)
+        if self.X_val is not None and self.y_val is not None:
+            history.val_loss.append(self.net._loss_value(self.X_val, self.y_val))
+        for hook, reason in self.epoch_hooks:
+            if hook(self.epoch, history) and not self.reason:
+                self.reason = reason
+        return True
+
+    # ------------------------------------------------------------------ the weights before an update
+    def _restore(self) -> None:
+        for p, saved in zip(self.optimizer.params, self.previous):
+            _fastnp.copyto(p.value, saved)
+
+    def _interrupted(self) -> None:
+        if getattr(self, "in_update", False):
+            self._restore()
+        self.reason = "interrupted"
+        self.history.message = (f"interrupted by the user after step {self.step_count}; the weights of step "
+                                f"{self.step_count} are kept")
+
+    def _check_final_weights(self) -> None:
+        if self.reason == "diverged" or all(np.isfinite(p.value).all() for p in self.optimizer.params):
+            return
         # the last update made the weights non-finite before any forward pass could notice
-        net.set_weights(snapshot)
-        reason = "diverged"
-        step -= 1
-        history.message = (
-            f"training diverged at step {step + 1}: the update made the weights non-finite; restored the weights "
-            f"of step {step}. Try a learning rate below {opt.lr:g} or scaled inputs."
+        self._restore()
+        self.reason = "diverged"
+        self.step_count -= 1
+        self.history.message = (
+            f"training diverged at step {self.step_count + 1}: the update made the weights non-finite; restored the "
+            f"weights of step {self.step_count}. Try a learning rate below {self.optimizer.lr:g} or scaled inputs."
         )
-    history.stop_reason = reason
-    history.n_steps = step
-    history.n_epochs = epoch
-    history.wall_time = time.perf_counter() - start
-    if stop.early_stopping and best_weights is not None:
-        net.set_weights(best_weights)
-        history.message = (history.message + " " if history.message else "") + (
-            f"restored the weights of epoch {history.best_epoch} (best validation loss {best_val:.6g})"
-        )
-    if reason == "diverged":
-        warnings.warn(history.message, DivergenceWarning, stacklevel=3)
-    elif reason in ("max_steps", "max_epochs") and stop.has_target:
-        history.message = _not_converged_message(reason, stop, history, max_steps, max_epochs, last_grad_norm)
-        warnings.warn(history.message, ConvergenceWarning, stacklevel=3)
-    if checkpoint is not None:
-        persistence.save_checkpoint(checkpoint, net, opt, checkpoint_state())
-    for cb in callbacks:
-        cb.on_train_end(history)
-    return history
+
+    # ------------------------------------------------------------------ finish
+    def finish(self) -> History:
+        """Fill in the History, restore the best weights if asked, warn, and run the end hooks."""
+        self._check_final_weights()
+        history = self.history
+        history.stop_reason = self.reason
+        history.n_steps = self.step_count
+        history.n_epochs = self.epoch
+        history.wall_time = time.perf_counter() - self.started
+        for rule in self.rules:
+            rule.on_train_end(history)
+        self._warn()
+        for hook in self.end_hooks:
+            hook.on_train_end(history)
+        return history
+
+    def _warn(self) -> None:
+        history, config = self.history, self.config
+        if self.reason == "diverged":
+            warnings.warn(history.message, DivergenceWarning, stacklevel=6)
+        elif self.reason in ("max_steps", "max_epochs") and any(rule.is_target for rule in self.rules):
+            limit = f"max_steps={config.max_steps}" if self.reason == "max_steps" else f"max_epochs={config.max_epochs}"
+            history.message = stops.not_converged_message(self.reason, self.rules, limit)
+            warnings.warn(history.message, ConvergenceWarning, stacklevel=6)
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """The run's counters for a checkpoint; the epoch's data order is replayed from its starting
+        rng state on resume."""
+        in_epoch = self.in_epoch
+        return {"step": self.step_count, "epoch": self.epoch,
+                "rng": self.epoch_rng_state if in_epoch else self.rng.bit_generator.state,
+                "step_in_epoch": self.epoch_steps + self.skip_done if in_epoch else 0}
+
+    def resume_from(self, state: dict[str, Any]) -> None:
+        """Continue the counters (and the data order) of a checkpoint's run."""
+        self.step_count, self.epoch, self.skip = state["step"], state["epoch"], state.get("step_in_epoch", 0)
+        self.rng.bit_generator.state = state["rng"]
+
+
+def _reason(hook: Any) -> str:
+    return str(getattr(hook, "stop_reason", "") or "callback")
+
+
+class _RecordSteps(Callback):
+    """Every step's loss into ``History.step_loss``."""
+
+    stop_reason = "-"
+
+    def __init__(self, into: list[float]) -> None:
+        self.into = into
+
+    def on_step_end(self, step: int, loss: float) -> None:
+        self.into.append(loss)
+
+
+class _Monitor(Callback):
+    """``monitor.record`` every ``monitor.every`` steps, into ``History.monitor``."""
+
+    stop_reason = "-"
+
+    def __init__(self, trainer: Trainer, monitor: Any) -> None:
+        self.trainer, self.monitor, self.every = trainer, monitor, monitor.every
+
+    def on_step_end(self, step: int, loss: float) -> None:
+        if step % self.every == 0:
+            trainer = self.trainer
+            record = self.monitor.record(step, trainer.net, trainer.previous_weights, trainer.optimizer.lr)
+            if record is not None:
+                trainer.history.monitor.append(record)
+
+
+class _Schedule(Callback):
+    """The learning rate for the next epoch, from the schedule."""
+
+    stop_reason = "-"
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+
+    def on_epoch_end(self, epoch: int, history: History) -> None:
+        opt = self.trainer.optimizer
+        opt.lr = self.trainer.schedule(epoch, opt.lr, history.loss[-1])
+
+
+class _Bar(Callback):
+    """The tqdm bar's progress."""
+
+    stop_reason = "-"
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+
+    def on_epoch_end(self, epoch: int, history: History) -> None:
+        trainer = self.trainer
+        trainer.bar.update(trainer.epoch_steps if trainer.config.max_steps is not None else 1)
+        trainer.bar.set_postfix(loss=f"{history.loss[-1]:.4g}", refresh=False)
+
+
+class Batcher:
+    """Gathers each batch of ``(X, y)`` into reused buffers and runs ``net.forward_backward`` on it.
+
+    How is decided once: the whole set when one batch holds it all (the order does not change a
+    full-batch mean gradient); straight into the first Dense layer's feature-major input buffer
+    by one compiled pass when Numba is installed and a batch holds at least
+    :data:`backproplab._kernels.STREAM_MIN` entries; otherwise ``np.take`` into a row-major buffer,
+    which the first layer copies. Targets are laid out like the training output
+    (``net.workspace.output_order``), so the loss never mixes orders (many times slower).
+    """
+
+    def __init__(self, net: Network, X: np.ndarray, y: np.ndarray, batch_size: int | None) -> None:
+        self.net, self.X, self.y = net, X, y
+        n = X.shape[0]
+        self.n = n
+        self.batch = n if batch_size is None else min(batch_size, n)
+        self.steps_per_epoch = math.ceil(n / self.batch)
+        self.reorder_y = net.workspace.output_order == "F" and y.shape[1] > 1  # one column is laid out alike either way
+        self.y_full = np.asarray(y, order=net.workspace.output_order) if self.batch == n else y
+        self.x_buffers: dict[int, np.ndarray] = {}
+        self.y_buffers: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        self.last_size = -1
+        self.gather = _direct_gather(net, X, self.batch)
+        if self.batch == n:
+            self.forward_backward: Callable[[Any], float] = self._whole
+        elif self.gather is not None:
+            self.forward_backward = self._gathered
+        else:
+            self.forward_backward = self._taken
+
+    def epoch(self, rng: np.random.Generator, sampling: str, shuffle: bool) -> Iterable[np.ndarray | None]:
+        """The batches of one epoch as row indices (None: the whole set)."""
+        n, size = self.n, self.batch
+        if size == n:
+            return (None,)
+        if sampling == "random":
+            return _random_batches(rng, n, size, self.steps_per_epoch)
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        return (order[i : i + size] for i in range(0, n, size))
+
+    def rows(self, index: np.ndarray | None) -> int:
+        return self.n if index is None else index.shape[0]
+
+    def _switch(self, size: int) -> None:
+        if size not in self.y_buffers:
+            X, y = self.X, self.y
+            if self.gather is None:
+                self.x_buffers[size] = np.empty((size, X.shape[1]), X.dtype)
+            self.y_buffers[size] = (np.empty((size, y.shape[1]), y.dtype),
+                                    np.empty((size, y.shape[1]), y.dtype, order="F") if self.reorder_y else None)
+        self.xb = self.x_buffers.get(size)
+        (self.yb, self.yb_ordered), self.last_size = self.y_buffers[size], size
+
+    def _targets(self, index: np.ndarray) -> np.ndarray:
+        # take writes row-major much faster than it scatters into another order, so targets for a
+        # feature-major output are gathered first and then copied over
+        yb = self.y.take(index, 0, self.yb, "clip")
+        if self.yb_ordered is not None:
+            _fastnp.copyto(self.yb_ordered, yb)
+            return self.yb_ordered
+        return yb
+
+    def _whole(self, index: None) -> float:
+        return self.net.forward_backward(self.X, self.y_full)
+
+    def _taken(self, index: np.ndarray) -> float:
+        if index.shape[0] != self.last_size:
+            self._switch(index.shape[0])
+        # "clip" skips take's bounds-checking temporary copy; the indices are ours and in range
+        Xb = self.X.take(index, 0, self.xb, "clip")
+        return self.net.forward_backward(Xb, self._targets(index))
+
+    def _gathered(self, index: np.ndarray) -> float:
+        size = index.shape[0]
+        if size != self.last_size:
+            self._switch(size)
+        X, net = self.X, self.net
+        Xb = net.workspace.first_input((size, X.shape[1]), X.dtype)
+        self.gather(X, index, Xb.T)  # type: ignore[misc, union-attr]
+        return net.forward_backward_staged(self._targets(index))
 
 
 RANDOM_CHUNK = 64
@@ -424,7 +609,7 @@ def _random_batches(rng: np.random.Generator, n: int, size: int, count: int) -> 
     """``count`` batches of ``size`` distinct rows each, every one a uniformly random subset.
 
     The first ``size`` entries of the argsort of ``n`` uniform keys are a uniformly random subset
-    without replacement; drawing the keys for many batches in one call costs a third of a
+    without replacement; drawing the keys for many batches in one call is cheaper than a
     ``permutation`` per batch."""
     while count > 0:
         chunk = min(count, RANDOM_CHUNK)
@@ -433,52 +618,24 @@ def _random_batches(rng: np.random.Generator, n: int, size: int, count: int) -> 
         count -= chunk
 
 
-def _direct_gather(net: Network, X: np.ndarray, batch: int) -> tuple[Any, Callable[..., np.ndarray]] | None:
-    """The compiled gather and the first layer's ``input_buffer`` it writes to (see :mod:`._kernels`), or None when
-    Numba is missing, batches hold fewer than :data:`._kernels.STREAM_MIN` entries, or the first
-    layer is not exactly our Dense in the data's dtype. It copies the same values as ``np.take``;
-    on the 784-512-256-10 network it takes 260-300 us where take and the copy took 390-440 us."""
+def _direct_gather(net: Network, X: np.ndarray, batch: int) -> Any:
+    """The compiled gather into the first Dense layer's input buffer (see :mod:`._kernels`), or None
+    when Numba is missing, batches hold fewer than :data:`._kernels.STREAM_MIN` entries, or the first
+    layer is not exactly our Dense in the data's dtype. It copies the same values as ``np.take``."""
     first = net.body[0] if net.body else None
     if type(first) is not Dense or X.dtype != first.dtype or X.ndim != 2 or batch * X.shape[1] < _kernels.STREAM_MIN:
         return None
     kernels = _kernels.kernels()
-    return (kernels["gather_transposed"], first.input_buffer) if kernels is not None else None
+    return kernels["gather_transposed"] if kernels is not None else None
 
 
 def _largest_product(net: Network, batch: int) -> int:
     """The largest ``m * n * k`` among the matrix products of one training step; unbounded when a
     layer is not one of ours (a class of the user's, even a subclass of ours, may multiply anything)."""
-    builtin = (Dense, *activations.ACTIVATIONS.values())
-    if not all(type(layer) in builtin for layer in net.body):
+    if not all(registry.is_builtin(layer) for layer in net.body):
         return sys.maxsize
     return max((batch * (layer.in_features + 1) * layer.out_features for layer in net.body
                 if isinstance(layer, Dense)), default=0)
-
-
-def _grad_norm(flat: Any, params: list[Any]) -> float:
-    if flat is not None:
-        return math.sqrt(float(np.vdot(flat.grad, flat.grad)))
-    return math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params))
-
-
-def _not_converged_message(
-    reason: str, stop: Stop, history: History, max_steps: int | None, max_epochs: int | None, grad_norm: float
-) -> str:
-    limit = f"max_steps={max_steps}" if reason == "max_steps" else f"max_epochs={max_epochs}"
-    parts = []
-    if stop.loss_below is not None:
-        last = history.window_loss[-1] if history.window_loss else (history.loss[-1] if history.loss else math.nan)
-        parts.append(
-            f"loss {last:.4g} is {last / stop.loss_below:.3g}x the target loss_below={stop.loss_below:g}"
-        )
-    if stop.grad_norm_below is not None:
-        parts.append(
-            f"gradient norm {grad_norm:.4g} is {grad_norm / stop.grad_norm_below:.3g}x the target "
-            f"grad_norm_below={stop.grad_norm_below:g}"
-        )
-    if stop.plateau or stop.early_stopping:
-        parts.append("the loss was still improving")
-    return f"did not converge within {limit}: " + "; ".join(parts)
 
 
 def _validation_split(

@@ -5,7 +5,8 @@ reports the median over repeats of the per-repeat ratio, so that a noisy, shared
 sides together. A bare float32 matmul in the same run stands for the machine's limit.
 
 Run it with ``make bench`` (which unsets ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` for that command,
-so OpenBLAS picks the processor's own kernel) or ``backproplab bench [--quick]``.
+so OpenBLAS picks the processor's own kernel), ``python benchmarks/run.py`` or, from a source
+checkout, ``backproplab bench [--quick]``. It lives here, outside the package.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, datasets
-from .monitor import GradientFlow
-from .network import Network
-from .optimizers import SGD, Adam
-from .training import Stop
+from backproplab import __version__, datasets
+from backproplab._io import atomic_write
+from backproplab.monitor import GradientFlow
+from backproplab.network import Network
+from backproplab.optimizers import SGD, Adam
+from backproplab.training import Stop
 
 __all__ = ["run_benchmarks", "markdown"]
 
@@ -169,7 +171,7 @@ def digits(repeats: int, quick: bool) -> dict[str, Any]:
     from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier
 
-    from .estimators import BackpropClassifier
+    from backproplab.estimators import BackpropClassifier
 
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X / 16.0, y, test_size=0.25, random_state=0, stratify=y)
@@ -422,10 +424,8 @@ def run_benchmarks(
             on_workload(name, results["workloads"][name])
     if out:
         os.makedirs(out, exist_ok=True)
-        with open(os.path.join(out, "results.json"), "w") as handle:
-            json.dump(results, handle, indent=1, default=str)
-        with open(os.path.join(out, "results.md"), "w") as handle:
-            handle.write(markdown(results))
+        atomic_write(os.path.join(out, "results.json"), json.dumps(results, indent=1, default=str))
+        atomic_write(os.path.join(out, "results.md"), markdown(results))
     return results
 
 
