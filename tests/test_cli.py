@@ -39,7 +39,9 @@ def test_every_command_has_help_with_an_example(capsys, command):
 
 def test_experiment_list_and_run_json(capsys, tmp_path):
     code, out, _ = run(capsys, "experiment", "list", "--json")
-    assert code == 0 and len(json.loads(out)) == 7
+    from backproplab.experiments import REGISTRY
+
+    assert code == 0 and len(json.loads(out)) == len(REGISTRY)
     report = tmp_path / "xor.html"
     code, out, _ = run(capsys, "experiment", "run", "xor", "--quick", "--json", "--seed", "3", "--report", report)
     data = json.loads(out)
@@ -169,13 +171,23 @@ def test_ctrl_c_during_cli_training_stops_cleanly_and_saves(tmp_path, spheres_cs
     assert all(np.isfinite(p).all() for p in net.parameters())
 
 
-def test_demo_quick_writes_figures_json_and_report(capsys, tmp_path):
+def test_demo_quick_writes_figures_json_and_report(capsys, tmp_path, monkeypatch):
+    from backproplab.experiments import REGISTRY, gradient_bug, shared, stall, tolerance_sweep, xor
+
+    # the demo's machinery at a tiny scale; the experiments themselves are tested in test_experiments.py
+    monkeypatch.setitem(shared.SCALES, "quick", shared.Scale(seeds=2, cap=3000, exact_max_steps=3000, timing_steps=20,
+                                                             n_jobs=1))
+    monkeypatch.setattr(tolerance_sweep, "QUICK", {"starts": 4})
+    monkeypatch.setattr(stall, "QUICK", {"iterations": 2000, "seeds": 2})
+    monkeypatch.setattr(gradient_bug, "QUICK", {"iterations": 500, "path_points": 5})
+    monkeypatch.setattr(xor, "QUICK", {"seeds": 2, "steps": 500})
     code, out, err = run(capsys, "demo", "--quick", "--out", tmp_path / "demo")
     assert code == 0, err
-    assert out.count("conclusion: ") == 7 and "== summary: source vs backproplab ==" in out
+    assert out.count("conclusion: ") == len(REGISTRY) and "== summary: source vs backproplab ==" in out
     files = {p.name for p in (tmp_path / "demo").iterdir()}
-    assert "report.html" in files and "stall.json" in files and sum(f.endswith(".png") for f in files) == 7
+    assert "report.html" in files and "stall.json" in files and "blog-time.json" in files
+    assert sum(f.endswith(".png") for f in files) >= 7
     code, out, _ = run(capsys, "demo", "--quick", "--json")
     data = json.loads(out)
     assert [row["experiment"] for row in data["summary"]][:2] == ["tolerance-sweep", "stall"]
-    assert len(data["results"]) == 7 and all(r["conclusion"] for r in data["results"])
+    assert len(data["results"]) == len(REGISTRY) and all(r["conclusion"] for r in data["results"])

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import activations, data, datasets, initializers, losses, metrics, optimizers
+from . import activations, data, datasets, initializers, losses, metrics, optimizers, sweep  # sweep: a callable package
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .dashboard import Dashboard
 from .diagnostics import Diagnosis, Finding, diagnose
 from .gradcheck import GradCheckResult, check_gradient, gradcheck
 from .layers import Dense, Layer, Parameter
@@ -15,6 +16,7 @@ from .monitor import GradientFlow
 from .network import Network
 from .optimizers import SGD, Adam, Optimizer, RMSProp
 from .persistence import ModelFileError, load, save
+from .probe import Probe
 from .training import Callback, ConvergenceWarning, DivergenceWarning, History, Stop
 
 try:
@@ -28,6 +30,7 @@ __all__ = [
     "Callback",
     "ConvergenceWarning",
     "CrossEntropy",
+    "Dashboard",
     "Dense",
     "Diagnosis",
     "DivergenceWarning",
@@ -45,6 +48,7 @@ __all__ = [
     "Network",
     "Optimizer",
     "Parameter",
+    "Probe",
     "RMSProp",
     "ReLU",
     "SGD",
@@ -65,4 +69,5 @@ __all__ = [
     "metrics",
     "optimizers",
     "save",
+    "sweep",
 ]

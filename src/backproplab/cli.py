@@ -722,6 +722,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="folder for results.json and results.md")
     _common(p, seed=False)
     p.set_defaults(func=cmd_bench)
+
+    from . import sweep_cli
+
+    sweep_cli.add_parser(sub)
+
+    from .dashboard.cli import add_parsers as add_dashboard_parsers  # dashboard, playground
+
+    add_dashboard_parsers(sub)
     return parser
 
 
