@@ -62,8 +62,11 @@ def test_train_save_predict_evaluate(capsys, spheres_csv, tmp_path):
     preds = tmp_path / "preds.csv"
     code, out, _ = run(capsys, "predict", model, spheres_csv, "--target", "label", "--out", preds)
     assert code == 0
+    header = preds.read_text().splitlines()[0]
+    assert header == "label,proba_0,proba_1"  # the label by the target's name, probabilities by class
     values = np.loadtxt(preds, delimiter=",", skiprows=1)
-    assert values.shape == (200,) and ((values > 0.5) == (np.arange(200) < 100)).all()
+    assert values.shape == (200, 3) and ((values[:, 2] > 0.5) == (np.arange(200) < 100)).all()
+    np.testing.assert_array_equal(values[:, 0], (np.arange(200) < 100).astype(float))
 
 
 def test_train_with_report(capsys, spheres_csv, tmp_path):

@@ -58,12 +58,12 @@ def test_npz_and_npy(tmp_path):
 def test_csv_errors_name_the_problem(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("a,b\n1,x\n")
-    with pytest.raises(DatasetError, match=r"line 2, column 'b': 'x' is not a number"):
+    with pytest.raises(DatasetError, match=r"column 'b' \(feature\), row 1: 'x' is not a number; drop the column"):
         load_dataset(path, target="a")
     path.write_text("a,b\n1,2\n")
-    with pytest.raises(DatasetError, match="has no column 'y'; columns are: a, b"):
+    with pytest.raises(DatasetError, match="has no column 'y' \\(the target\\); its columns are: 'a', 'b'"):
         load_dataset(path, target="y")
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(ValueError, match="data file .*missing.csv' does not exist"):
         load_dataset(tmp_path / "missing.csv", target="a")
     (tmp_path / "d.txt").write_text("x")
     with pytest.raises(DatasetError, match="unknown file type '.txt'"):

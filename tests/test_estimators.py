@@ -88,3 +88,109 @@ def test_bad_parameters_are_refused_at_fit():
         BackpropClassifier(batch_size=0).fit(X, y)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         BackpropClassifier().fit(np.full((3, 2), np.nan), [0, 1, 0])
+
+
+def test_save_and_load_round_trip_a_fitted_classifier_without_pickle(tmp_path):
+    import pandas as pd
+
+    import backproplab as bp
+
+    iris = load_iris(as_frame=True)
+    X = iris.data
+    y = np.asarray(iris.target_names, dtype=object)[iris.target]
+    model = BackpropClassifier((8,), max_iter=20, random_state=0, learning_rate_init=0.01, alpha=1e-3).fit(X, y)
+    bp.save(model, tmp_path / "clf.npz")
+    loaded = bp.load(tmp_path / "clf.npz")
+    assert type(loaded) is BackpropClassifier and loaded.get_params() == model.get_params()
+    assert loaded.classes_.tolist() == ["setosa", "versicolor", "virginica"]
+    assert loaded.feature_names_in_.tolist() == list(X.columns)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert loaded.n_iter_ == model.n_iter_ and loaded.loss_curve_ == model.loss_curve_
+    with pytest.raises(ValueError, match="feature names"):  # scikit-learn's own check, from the saved names
+        loaded.predict(pd.DataFrame(X.to_numpy(), columns=list("abcd")))
+    header = bp.persistence.load_metadata(tmp_path / "clf.npz")
+    assert header["estimator"]["params"]["hidden_layer_sizes"] == [8]
+
+
+def test_save_and_load_a_regressor_and_refuse_a_monitor(tmp_path):
+    import backproplab as bp
+
+    X, y = make_regression(n_samples=60, n_features=3, random_state=0)
+    model = BackpropRegressor((6,), max_iter=5, random_state=1).fit(X, y)
+    bp.save(model, tmp_path / "reg.npz")
+    loaded = bp.load(tmp_path / "reg.npz")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.predict(X).shape == (60,) and loaded.get_params()["random_state"] == 1
+    with pytest.raises(ValueError, match="with a monitor cannot be saved"):
+        bp.save(BackpropRegressor((2,), max_iter=1, monitor=bp.GradientFlow()).fit(X, y), tmp_path / "m.npz")
+
+
+def test_verbose_prints_lines_like_scikit_learn_not_a_bar(capsys):
+    X, y = load_iris(return_X_y=True)
+    BackpropClassifier((4,), max_iter=3, random_state=0, verbose=True, n_iter_no_change=100).fit(X, y)
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["Iteration 1", "Iteration 2", "Iteration 3"]
+    assert all(line.split("loss = ")[1].replace(".", "").isdigit() for line in lines)
+    assert "\r" not in captured.err and "it/s" not in captured.err
+
+
+def test_balanced_class_weights_are_scikit_learns():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    y = np.array(["a"] * 6 + ["b"] * 3 + ["c"])
+    model = BackpropClassifier(class_weight="balanced")
+    model.classes_ = np.unique(y)
+    expected = compute_class_weight("balanced", classes=model.classes_, y=y)
+    np.testing.assert_allclose(model._weights(y, None, len(y)), expected[np.searchsorted(model.classes_, y)])
+    model.class_weight = {"c": 5.0}
+    np.testing.assert_allclose(model._weights(y, np.full(10, 2.0), 10), [2.0] * 9 + [10.0])
+    model.class_weight = {"z": 1.0}
+    with pytest.raises(ValueError, match="class_weight names labels that are not in y"):
+        model._weights(y, None, 10)
+
+
+def test_fortran_ordered_and_dataframe_inputs_are_copied_once_to_rows():
+    import pandas as pd
+
+    X, y = load_iris(return_X_y=True)
+    seen = []
+    model = BackpropClassifier((4,), max_iter=2, random_state=0)
+    original = model._train
+
+    def spy(X_seen, *args, **kwargs):
+        seen.append(X_seen.flags.c_contiguous)
+        return original(X_seen, *args, **kwargs)
+
+    model._train = spy
+    model.fit(np.asfortranarray(X), y)
+    model.fit(pd.DataFrame(X), y)
+    assert seen == [True, True]
+
+
+def test_class_weight_and_sample_weight_change_the_fit():
+    X, y = load_iris(return_X_y=True)
+    y = (y == 0).astype(int)
+    plain = BackpropClassifier((4,), max_iter=5, random_state=0).fit(X, y)
+    weighted = BackpropClassifier((4,), max_iter=5, random_state=0, class_weight="balanced").fit(X, y)
+    assert not np.allclose(plain.predict_proba(X), weighted.predict_proba(X))
+    zero = np.where(y == 1, 0.0, 1.0)
+    with pytest.raises(ValueError, match="fewer than two classes with positive weight"):
+        BackpropClassifier((4,), max_iter=1).fit(X, y, sample_weight=zero)
+
+
+def test_scale_standardises_inside_the_model_and_survives_save(tmp_path):
+    # needs the Standardize layer (Network.mlp(scale=...))
+    from sklearn.datasets import load_wine
+
+    import backproplab as bp
+
+    X, y = load_wine(return_X_y=True)  # proline is about 750, other columns about 1
+    options = dict(max_iter=100, random_state=0, learning_rate_init=0.01)
+    model = BackpropClassifier((16,), scale="standard", **options).fit(X, y)
+    unscaled = BackpropClassifier((16,), **options).fit(X, y)
+    assert model.score(X, y) > 0.95 > unscaled.score(X, y)
+    bp.save(model, tmp_path / "wine.npz")
+    loaded = bp.load(tmp_path / "wine.npz")
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert loaded.get_params()["scale"] == "standard"

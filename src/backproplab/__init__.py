@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import activations, datasets, initializers, losses, metrics, optimizers, sweep  # sweep: a callable package
+from . import activations, data, datasets, initializers, losses, metrics, optimizers, sweep  # sweep: a callable package
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .dashboard import Dashboard
 from .diagnostics import Diagnosis, Finding, diagnose, diagnose_record
@@ -59,6 +59,7 @@ __all__ = [
     "__version__",
     "activations",
     "check_gradient",
+    "data",
     "datasets",
     "diagnose",
     "diagnose_record",

@@ -1,11 +1,10 @@
-"""Built-in data sets from the two source documents, and loaders for .csv, .npz, .npy and .mat files.
+"""Built-in data sets from the two source documents, and a numeric loader for .csv, .tsv, .npz, .npy and .mat files.
 
 Every generator takes a ``seed`` and draws from its own ``np.random.Generator``.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -13,12 +12,9 @@ from typing import Any
 import numpy as np
 
 from ._validation import as_float_array, check_int, check_real, check_rng_seed
+from .data import DatasetError  # one error type for every data file, defined with the reader
 
 __all__ = ["two_spheres", "xor", "qa_toy", "noise", "load_dataset", "save_mat", "DatasetError"]
-
-
-class DatasetError(ValueError):
-    """A data file that cannot be read as a data set; the message names the file and the reason."""
 
 
 def two_spheres(
@@ -78,129 +74,30 @@ def load_dataset(
     target: str | int | Sequence[str | int] | None = None,
     variable: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Read ``(X, y, info)`` from a .csv, .npz, .npy or .mat file.
+    """Read numeric ``(X, y, info)`` from a .csv, .tsv, .npz, .npy or .mat file (see :mod:`backproplab.data`).
 
     Parameters
     ----------
-    target : column name(s) or index(es)
-        .csv: names from the header (or integer positions). .npz: the name of the target array
-        (default "y"; the features are "X"). .npy/.mat: column index(es) of a single 2-D array
-        (default: the last column, the blog's ``[x1, x2, x3, label]`` layout).
+    target : column name(s)
+        Names from the header (a header ``2,1,0`` has the columns "2", "1" and "0"). Arrays without
+        names (.npy, .mat, an .npz member ``X``) have the columns "0", "1", ..., so an integer there is
+        also the position. Default: the last column (the blog's ``[x1, x2, x3, label]`` layout).
     variable : str, optional
         .mat: the variable to read (default: the only one, or "samples").
 
-    ``info`` has ``feature_names`` and ``target_names``.
+    ``info`` has ``feature_names`` and ``target_names``. For text labels, class inference and column
+    matching use :func:`backproplab.data.load`.
     """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"data file {path!r} does not exist")
-    suffix = os.path.splitext(path)[1].lower()
-    readers: dict[str, Any] = {".csv": _load_csv, ".npz": _load_npz, ".npy": _load_npy, ".mat": _load_mat}
-    if suffix not in readers:
-        raise DatasetError(f"cannot read {path!r}: unknown file type {suffix!r}; expected .csv, .npz, .npy or .mat")
-    if suffix == ".mat":
-        return _load_mat(path, target, variable)
-    return readers[suffix](path, target)
+    from . import data
 
-
-def _targets(target: Any) -> list[Any]:
+    frame = data.read_table(path, variable=variable)
     if target is None:
-        return []
-    if isinstance(target, (str, int, np.integer)):
-        return [target]
-    return list(target)
-
-
-def _split_columns(path: str, table: np.ndarray, names: list[str], target: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    wanted = _targets(target) or [len(names) - 1]
-    columns = []
-    for item in wanted:
-        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
-            if not -len(names) <= item < len(names):
-                raise DatasetError(f"{path!r} has {len(names)} columns; target column {item} does not exist")
-            columns.append(int(item) % len(names))
-        elif item in names:
-            columns.append(names.index(item))
-        else:
-            raise DatasetError(
-                f"{path!r} has no column {item!r}; columns are: {', '.join(names[:20])}"
-                + (" ..." if len(names) > 20 else "")
-            )
-    features = [i for i in range(len(names)) if i not in columns]
-    if not features:
-        raise DatasetError(f"{path!r}: no feature columns are left after taking the target(s)")
-    X = as_float_array(f"{os.path.basename(path)} features", table[:, features], np.float64)
-    y = as_float_array(f"{os.path.basename(path)} target", table[:, columns], np.float64)
-    return X, y, {"feature_names": [names[i] for i in features], "target_names": [names[i] for i in columns]}
-
-
-def _load_csv(path: str, target: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    try:
-        with open(path, newline="") as handle:
-            text = handle.read()
-    except UnicodeDecodeError:
-        raise DatasetError(f"cannot read {path!r}: it is not a text CSV file") from None
-    try:  # comma, semicolon (common where the decimal mark is a comma), tab or pipe
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    rows = list(csv.reader(text.splitlines(), dialect))
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if len(rows) < 2:
-        raise DatasetError(f"{path!r} has no data rows (a header line and at least one row are needed)")
-    names = [cell.strip() for cell in rows[0]]
-    table = np.empty((len(rows) - 1, len(names)))
-    for line, row in enumerate(rows[1:], start=2):
-        if len(row) != len(names):
-            raise DatasetError(f"{path!r} line {line} has {len(row)} cells, the header has {len(names)}")
-        for column, cell in enumerate(row):
-            try:
-                table[line - 2, column] = float(cell)
-            except ValueError:
-                raise DatasetError(
-                    f"{path!r} line {line}, column {names[column]!r}: {cell!r} is not a number"
-                ) from None
-    return _split_columns(path, table, names, target)
-
-
-def _load_npz(path: str, target: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except Exception as error:
-        raise DatasetError(f"cannot read {path!r}: {error}") from None
-    x_name = "X" if "X" in arrays else None
-    y_name = str(target) if target is not None else "y"
-    if x_name is None or y_name not in arrays:
-        raise DatasetError(f"{path!r} must hold arrays 'X' and {y_name!r}; it has {sorted(arrays)}")
-    X = as_float_array("X", arrays[x_name], np.float64)
-    y = as_float_array(y_name, arrays[y_name], np.float64, ndim=(1, 2))
-    return X, y.reshape(len(y), -1), {"feature_names": [f"x{i}" for i in range(X.shape[1])], "target_names": [y_name]}
-
-
-def _load_npy(path: str, target: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    try:
-        table = np.load(path, allow_pickle=False)
-    except Exception as error:
-        raise DatasetError(f"cannot read {path!r}: {error}") from None
-    table = as_float_array(os.path.basename(path), table, np.float64)
-    return _split_columns(path, table, [f"c{i}" for i in range(table.shape[1])], target)
-
-
-def _load_mat(path: str, target: Any, variable: str | None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    from scipy.io import loadmat
-
-    try:
-        contents = loadmat(path)
-    except Exception as error:
-        raise DatasetError(f"cannot read {path!r} as a MATLAB file: {error}") from None
-    names = [name for name in contents if not name.startswith("__")]
-    if variable is None:
-        variable = "samples" if "samples" in names else (names[0] if len(names) == 1 else None)
-    if variable not in names:
-        raise DatasetError(f"{path!r}: choose a variable with variable=...; it holds {sorted(names)}")
-    table = as_float_array(str(variable), contents[variable], np.float64)
-    return _split_columns(path, table, [f"c{i}" for i in range(table.shape[1])], target)
+        target = "y" if os.fspath(path).lower().endswith(".npz") and "y" in frame.columns else frame.columns[-1]
+    dataset = data.from_frame(frame, target, source=repr(os.fspath(path)))
+    assert dataset.y is not None
+    y = as_float_array(f"{os.path.basename(os.fspath(path))} target", dataset.y, np.float64, ndim=(1, 2))
+    return dataset.X, y.reshape(len(y), -1), {"feature_names": dataset.feature_names,
+                                              "target_names": dataset.target_names}
 
 
 def save_mat(path: str | os.PathLike[str], X: np.ndarray, y: np.ndarray, variable: str = "samples") -> None:

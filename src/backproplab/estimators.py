@@ -16,8 +16,11 @@ Differences from scikit-learn's MLP, on purpose:
 
 from __future__ import annotations
 
+import math
 import numbers
+import sys
 import warnings
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -32,9 +35,9 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     raise ImportError("backproplab.estimators needs scikit-learn: pip install 'backproplab[sklearn]'") from None
 
 from . import optimizers, registry
-from ._validation import check_estimator_params, choose
+from ._validation import check_estimator_params, choose, plain
 from .network import Network
-from .training import ConvergenceWarning, History, Stop
+from .training import Callback, ConvergenceWarning, History, Stop
 
 __all__ = ["BackpropClassifier", "BackpropRegressor"]
 
@@ -78,6 +81,7 @@ class _BaseBackprop(BaseEstimator):
         monitor: Any = None,
         dtype: str = "float64",
         init: str = "glorot_uniform",
+        scale: str | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -105,6 +109,7 @@ class _BaseBackprop(BaseEstimator):
         self.monitor = monitor
         self.dtype = dtype
         self.init = init
+        self.scale = scale
 
     # ------------------------------------------------------------------ pieces
     def _hidden_sizes(self) -> list[int]:
@@ -153,6 +158,7 @@ class _BaseBackprop(BaseEstimator):
     def _build(self, n_features: int, n_outputs: int, seed: int) -> Network:
         choose("activation", self.activation, ACTIVATION_NAMES)
         output, loss = self._head()
+        scaling: dict[str, Any] = {} if self.scale is None else {"scale": choose("scale", self.scale, ("standard", "minmax"))}
         return Network.mlp(
             [n_features, *self._hidden_sizes(), n_outputs],
             hidden=ACTIVATION_NAMES[self.activation],
@@ -162,6 +168,7 @@ class _BaseBackprop(BaseEstimator):
             seed=seed,
             dtype=self.dtype,
             l2=0.0,
+            **scaling,
         )
 
     def _head(self) -> tuple[str, str]:
@@ -170,13 +177,17 @@ class _BaseBackprop(BaseEstimator):
     def _n_outputs(self, Y: np.ndarray) -> int:
         return Y.shape[1]
 
-    def _train(self, X: np.ndarray, Y: np.ndarray, epochs: int, incremental: bool) -> History:
+    def _train(self, X: np.ndarray, Y: np.ndarray, epochs: int, incremental: bool,
+               sample_weight: np.ndarray | None = None) -> History:
         fresh = not (hasattr(self, "network_") and (self.warm_start or incremental))
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         n_outputs = self._n_outputs(Y)
         if fresh or self.network_.n_inputs != X.shape[1] or self.network_.n_outputs != n_outputs:
             self.network_ = self._build(X.shape[1], n_outputs, seed)
+            if self.scale is not None:
+                scaler: Any = self.network_.layers[0]  # the Standardize layer, fitted on the first training data
+                scaler.fit(X)
             self._optimizer_state = self._optimizer()
             self.loss_curve_, self.validation_loss_, self.n_iter_, self.t_ = [], [], 0, 0
         batch = self._batch(len(X))
@@ -184,6 +195,7 @@ class _BaseBackprop(BaseEstimator):
         stop = Stop() if incremental else self._stop()
         if not incremental:
             self._optimizer_state.lr = float(self.learning_rate_init)
+        extra: dict[str, Any] = {} if sample_weight is None else {"sample_weight": sample_weight}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             history = self.network_.fit(
@@ -195,9 +207,11 @@ class _BaseBackprop(BaseEstimator):
                 validation=self.validation_fraction if (self.early_stopping and not incremental) else None,
                 shuffle=self.shuffle,
                 seed=seed,
-                progress=bool(self.verbose),
+                progress=False,
+                callbacks=[_IterationLines(self.n_iter_)] if self.verbose else [],
                 monitor=self.monitor,
                 schedule=None if incremental else self._schedule(),
+                **extra,
             )
         for warning in caught:
             category = SklearnConvergenceWarning if issubclass(warning.category, ConvergenceWarning) else warning.category
@@ -221,7 +235,7 @@ class _BaseBackprop(BaseEstimator):
 
     def _forward(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "network_")
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), order="C")
         return self.network_.predict(np.asarray(X, dtype=self.network_.dtype))
 
     def __sklearn_tags__(self) -> Any:
@@ -236,13 +250,57 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
 
     Binary problems use one sigmoid output with binary cross-entropy, multi-class problems a
     softmax output with cross-entropy (both fused, from logits). See the module docstring for the
-    parameters; they mirror ``sklearn.neural_network.MLPClassifier``.
+    parameters; they mirror ``sklearn.neural_network.MLPClassifier``. ``class_weight`` ("balanced" or
+    a dict) weighs each class as ``sklearn.linear_model.LogisticRegression`` does.
 
     Attributes
     ----------
     classes_, n_features_in_, coefs_, intercepts_, n_iter_, loss_curve_, validation_loss_, best_loss_,
     history_ (backproplab History of the last fit), stop_reason_, network_ (the trained Network)
     """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Any = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        stop: Stop | None = None,
+        monitor: Any = None,
+        dtype: str = "float64",
+        init: str = "glorot_uniform",
+        scale: str | None = None,
+        class_weight: Any = None,
+    ) -> None:
+        # scikit-learn reads parameters from the signature, so every one is spelled out here
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose, warm_start=warm_start,
+            momentum=momentum, nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change, stop=stop, monitor=monitor, dtype=dtype, init=init, scale=scale,
+        )
+        self.class_weight = class_weight
 
     def _head(self) -> tuple[str, str]:
         return ("sigmoid", "bce") if len(self.classes_) == 2 else ("softmax", "cross_entropy")
@@ -256,10 +314,12 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             return index.reshape(-1, 1).astype(float)
         return index
 
-    def fit(self, X: Any, y: Any) -> BackpropClassifier:
-        """Train on ``X`` of shape (n_samples, n_features) and labels ``y`` of shape (n_samples,)."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> BackpropClassifier:
+        """Train on ``X`` of shape (n_samples, n_features) and labels ``y`` of shape (n_samples,).
+
+        ``sample_weight`` (n_samples,) weighs each row's loss; ``class_weight`` multiplies it per class."""
         check_estimator_params(self.get_params())
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), order="C")
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         classes = np.unique(y)
@@ -268,14 +328,40 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         if hasattr(self, "classes_") and self.warm_start and not np.array_equal(classes, self.classes_):
             raise ValueError(f"warm_start can only be used where y has the same classes as in the previous fit: {self.classes_}")
         self.classes_ = classes
-        self._train(X, self._encode(y), self.max_iter, incremental=False)
+        weights = self._weights(y, sample_weight, len(X))
+        if weights is not None and len(np.unique(y[weights > 0])) < 2:
+            raise ValueError("sample_weight leaves fewer than two classes with positive weight; the number of "
+                             "classes has to be greater than one")
+        self._train(X, self._encode(y), self.max_iter, incremental=False, sample_weight=weights)
         return self
+
+    def _weights(self, y: np.ndarray, sample_weight: Any, n: int) -> np.ndarray | None:
+        """Per-row weights: ``sample_weight`` times the class weight of each row's label.
+
+        ``class_weight="balanced"`` gives class ``c`` the weight ``n_samples / (n_classes * count(c))``,
+        as scikit-learn's ``compute_class_weight``; a dict maps labels to weights (others get 1)."""
+        weights = None if sample_weight is None else _check_sample_weight(sample_weight, n)
+        if self.class_weight is None:
+            return weights
+        index = np.searchsorted(self.classes_, y)
+        if isinstance(self.class_weight, str):
+            choose("class_weight", self.class_weight, ("balanced",))
+            per_class = n / (len(self.classes_) * np.bincount(index, minlength=len(self.classes_)))
+        elif isinstance(self.class_weight, dict):
+            unknown = [k for k in self.class_weight if k not in set(self.classes_.tolist())]
+            if unknown:
+                raise ValueError(f"class_weight names labels that are not in y: {unknown!r}")
+            per_class = np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_.tolist()])
+        else:
+            raise TypeError(f"class_weight must be None, 'balanced' or a dict, got {self.class_weight!r}")
+        row_weights = per_class[index]
+        return row_weights if weights is None else weights * row_weights
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> BackpropClassifier:
         """One epoch over ``(X, y)``; the first call needs ``classes``."""
         check_estimator_params(self.get_params())
         first = not hasattr(self, "classes_")
-        X, y = validate_data(self, X, y, reset=first, dtype=(np.float64, np.float32))
+        X, y = validate_data(self, X, y, reset=first, dtype=(np.float64, np.float32), order="C")
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if first:
@@ -347,6 +433,7 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         monitor: Any = None,
         dtype: str = "float64",
         init: str = "glorot_uniform",
+        scale: str | None = None,
     ) -> None:
         # scikit-learn reads parameters from the signature, so every one is spelled out here
         super().__init__(
@@ -355,7 +442,7 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
             shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose, warm_start=warm_start,
             momentum=momentum, nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change, stop=stop, monitor=monitor, dtype=dtype, init=init,
+            n_iter_no_change=n_iter_no_change, stop=stop, monitor=monitor, dtype=dtype, init=init, scale=scale,
         )
         self.loss = loss
         self.output = output
@@ -372,19 +459,22 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         y = np.asarray(y, dtype=float)
         return y.reshape(-1, 1) if y.ndim == 1 else y
 
-    def fit(self, X: Any, y: Any) -> BackpropRegressor:
-        """Train on ``X`` of shape (n_samples, n_features) and targets of shape (n_samples,) or (n_samples, n_outputs)."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> BackpropRegressor:
+        """Train on ``X`` of shape (n_samples, n_features) and targets of shape (n_samples,) or (n_samples, n_outputs);
+        ``sample_weight`` (n_samples,) weighs each row's loss."""
         check_estimator_params(self.get_params())
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32))
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32), order="C")
         self._y_ndim = np.ndim(y)
-        self._train(X, self._targets(y), self.max_iter, incremental=False)
+        weights = None if sample_weight is None else _check_sample_weight(sample_weight, len(X))
+        self._train(X, self._targets(y), self.max_iter, incremental=False, sample_weight=weights)
         return self
 
     def partial_fit(self, X: Any, y: Any) -> BackpropRegressor:
         """One epoch over ``(X, y)``."""
         check_estimator_params(self.get_params())
         first = not hasattr(self, "network_")
-        X, y = validate_data(self, X, y, reset=first, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32))
+        X, y = validate_data(self, X, y, reset=first, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32),
+                             order="C")
         if first:
             self._y_ndim = np.ndim(y)
         self._train(X, self._targets(y), 1, incremental=True)
@@ -401,3 +491,113 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         tags.target_tags.single_output = True
         return tags
 
+
+
+def _check_sample_weight(sample_weight: Any, n: int) -> np.ndarray:
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), got {weights.shape}")
+    if not np.isfinite(weights).all() or (weights < 0).any() or not weights.any():
+        raise ValueError("sample_weight must be finite, non-negative and not all zero")
+    return weights
+
+
+class _IterationLines(Callback):
+    """scikit-learn's ``verbose``: one line per epoch on stdout (``Iteration 3, loss = 0.12345678``),
+    never a progress bar, so captured output stays readable."""
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+    def on_epoch_end(self, epoch: int, history: History) -> bool | None:
+        line = f"Iteration {self.offset + epoch}, loss = {history.loss[-1]:.8f}"
+        if history.val_loss:
+            line += f", validation loss = {history.val_loss[-1]:.8f}"
+        sys.stdout.write(line + "\n")
+        return None
+
+
+# ---------------------------------------------------------------------- saving without pickle
+ESTIMATORS = {"BackpropClassifier": BackpropClassifier, "BackpropRegressor": BackpropRegressor}
+
+
+def _finite_or_none(values: Any) -> list[float | None]:
+    return [float(v) if np.isfinite(v) else None for v in values]
+
+
+def _state(estimator: _BaseBackprop) -> tuple[Network, dict[str, Any]]:
+    """The fitted network and JSON-plain metadata (hyperparameters, classes, names, curves) that
+    :func:`backproplab.save` writes into the model file's header."""
+    check_is_fitted(estimator, "network_")
+    params = estimator.get_params(deep=False)
+    if params.get("monitor") is not None:
+        raise ValueError("an estimator with a monitor cannot be saved: set monitor=None first")
+    random_state = params.get("random_state")
+    if random_state is not None and not isinstance(random_state, numbers.Integral):
+        raise ValueError("only an estimator whose random_state is None or an integer can be saved")
+    params["random_state"] = None if random_state is None else int(random_state)
+    params["stop"] = None if params.get("stop") is None else asdict(params["stop"])
+    sizes = params["hidden_layer_sizes"]
+    params["hidden_layer_sizes"] = [int(sizes)] if isinstance(sizes, numbers.Integral) else [int(v) for v in sizes]
+    weights = params.get("class_weight")
+    if isinstance(weights, dict):
+        params["class_weight"] = {"pairs": [[plain(k), float(v)] for k, v in weights.items()]}
+    names = getattr(estimator, "feature_names_in_", None)
+    state = {
+        "class": type(estimator).__name__,
+        "params": plain(params),
+        "n_features_in": int(estimator.n_features_in_),
+        "feature_names_in": None if names is None else [str(n) for n in names],
+        "classes": plain(estimator.classes_) if hasattr(estimator, "classes_") else None,
+        "y_ndim": int(getattr(estimator, "_y_ndim", 1)),
+        "n_iter": int(estimator.n_iter_), "t": int(estimator.t_),
+        "loss_curve": _finite_or_none(estimator.loss_curve_),
+        "validation_loss": _finite_or_none(estimator.validation_loss_),
+        "stop_reason": estimator.stop_reason_,
+    }
+    return estimator.network_, {"estimator": state}
+
+
+def _restore(path: str, net: Network, metadata: dict[str, Any]) -> _BaseBackprop:
+    """Rebuild a fitted estimator from what :func:`_state` saved (the weights are already in ``net``)."""
+    from .persistence import ModelFileError
+
+    state = metadata["estimator"]
+    try:
+        cls = ESTIMATORS[state["class"]]
+        params = dict(state["params"])
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        params["stop"] = None if params.get("stop") is None else Stop(**params["stop"])
+        if isinstance(params.get("class_weight"), dict):
+            params["class_weight"] = {k: v for k, v in params["class_weight"]["pairs"]}
+        estimator = cls(**params)
+        estimator.network_ = net
+        estimator.n_features_in_ = int(state["n_features_in"])
+        if state.get("feature_names_in") is not None:
+            estimator.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        if state.get("classes") is not None:
+            estimator.classes_ = np.asarray(state["classes"])
+        estimator._y_ndim = int(state["y_ndim"])
+        estimator.n_iter_, estimator.t_ = int(state["n_iter"]), int(state["t"])
+        estimator.loss_curve_ = [math.nan if v is None else v for v in state["loss_curve"]]
+        estimator.validation_loss_ = [math.nan if v is None else v for v in state["validation_loss"]]
+        estimator.stop_reason_ = state["stop_reason"]
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"cannot load {path!r}: its estimator state is malformed ({type(error).__name__}: {error})") from None
+    if net.n_inputs != estimator.n_features_in_:
+        raise ModelFileError(f"cannot load {path!r}: the estimator expects {estimator.n_features_in_} features, "
+                             f"its network {net.n_inputs}")
+    estimator._optimizer_state = estimator._optimizer()  # a fresh optimizer: its state is not saved
+    finite = [v for v in estimator.loss_curve_ if np.isfinite(v)]
+    estimator.best_loss_ = min(finite) if finite else math.nan
+    estimator.loss_ = estimator.loss_curve_[-1] if estimator.loss_curve_ else math.nan
+    params_list = net.parameters()
+    estimator.coefs_, estimator.intercepts_ = params_list[0::2], params_list[1::2]
+    estimator.n_layers_ = len(estimator.coefs_) + 1
+    estimator.n_outputs_ = net.n_outputs
+    estimator.out_activation_ = estimator._head()[0]
+    return estimator
+
+
+_BaseBackprop._backproplab_state = _state  # type: ignore[attr-defined]  # what backproplab.save looks for
+_from_backproplab_state = _restore

@@ -29,7 +29,8 @@ from .layers import Dense, Parameter
 from .network import Network
 from .optimizers import Optimizer
 
-__all__ = ["save", "load", "save_checkpoint", "load_checkpoint", "Checkpoint", "ModelFileError", "FORMAT_VERSION"]
+__all__ = ["save", "load", "load_metadata", "save_checkpoint", "load_checkpoint", "Checkpoint", "ModelFileError",
+           "FORMAT_VERSION"]
 
 FORMAT = "backproplab-model"
 FORMAT_VERSION = 1
@@ -82,12 +83,48 @@ def _check_path(path: Any) -> str:
     return os.fspath(path)
 
 
-def save(net: Network, path: str | os.PathLike[str]) -> None:
-    """Write ``net`` to ``path`` atomically; a failure leaves any existing file there unchanged."""
+def save(net: Any, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None) -> None:
+    """Write ``net`` (a Network, or a fitted BackpropClassifier/Regressor) to ``path`` atomically; a
+    failure leaves any existing file there unchanged.
+
+    ``metadata`` is JSON-plain data kept in the header (feature and target names, classes, the task,
+    the scaling); :func:`load_metadata` reads it back."""
+    if not isinstance(net, Network) and hasattr(net, "_backproplab_state"):  # an estimator
+        net, metadata = net._backproplab_state()
     if not isinstance(net, Network):
-        raise TypeError(f"net must be a backproplab Network, got {type(net).__name__}")
+        raise TypeError(f"net must be a backproplab Network or a fitted backproplab estimator, got {type(net).__name__}")
     _check_path(path)
-    _write(path, _model_header(net), net.get_weights())
+    header = _model_header(net)
+    if metadata is not None:
+        header["metadata"] = _check_metadata(os.fspath(path), metadata, "save")
+    _write(path, header, net.get_weights())
+
+
+def _check_metadata(path: str, value: Any, action: str = "load", where: str = "metadata") -> Any:
+    """``value`` if it is JSON-plain (dicts with string keys, lists, str, finite numbers, bool, None)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise (_fail(path, f"{where} has a non-string key {key!r}") if action == "load"
+                       else TypeError(f"metadata keys must be strings, got {key!r} in {where}"))
+            _check_metadata(path, item, action, f"{where}[{key!r}]")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_metadata(path, item, action, f"{where}[{index}]")
+    elif not (value is None or isinstance(value, (str, bool, int)) or (isinstance(value, float) and np.isfinite(value))):
+        if action == "load":
+            raise _fail(path, f"{where} is not plain JSON data ({type(value).__name__})")
+        raise TypeError(f"metadata must be plain JSON data; {where} is {value!r} ({type(value).__name__})")
+    return value
+
+
+def load_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``metadata`` dict saved with a model (empty when there is none), validated as plain JSON data."""
+    header, _ = _read(_check_path(path))
+    metadata = header.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise _fail(os.fspath(path), "its metadata is not a JSON object")
+    return _check_metadata(os.fspath(path), metadata)
 
 
 def _model_header(net: Network) -> dict[str, Any]:
@@ -383,17 +420,23 @@ def _check_finite(path: str, arrays: list[np.ndarray]) -> None:
             raise _fail(path, f"array {index} holds non-finite values")
 
 
-def load(path: str | os.PathLike[str]) -> Network:
+def load(path: str | os.PathLike[str]) -> Any:
     """Read a model (or a checkpoint) written by :func:`save`; never unpickles anything.
 
     Before any array is allocated, the zip directory's member sizes and each member's ``.npy``
     header are checked against the shapes the JSON header declares; the network is then built
-    around the stored arrays."""
+    around the stored arrays. Returns a Network, or the BackpropClassifier/Regressor that was saved."""
     path = _check_path(path)
     header, arrays = _read(path)
     n_weights = len(_expected_shapes(path, header["network"]))
     _check_finite(path, arrays[:n_weights])
-    return _build(path, header["network"], arrays[:n_weights])
+    net = _build(path, header["network"], arrays[:n_weights])
+    metadata = _check_metadata(path, header.get("metadata", {}))
+    if isinstance(metadata, dict) and "estimator" in metadata:
+        from .estimators import _from_backproplab_state
+
+        return _from_backproplab_state(path, net, metadata)
+    return net
 
 
 def _checkpoint_counters(path: str, checkpoint: Any, n_weights: int) -> dict[str, Any]:
