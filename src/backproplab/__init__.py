@@ -10,7 +10,7 @@ from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .dashboard import Dashboard
 from .diagnostics import Diagnosis, Finding, diagnose, diagnose_record
 from .gradcheck import GradCheckResult, check_gradient, gradcheck
-from .layers import Dense, Layer, Parameter
+from .layers import Dense, Layer, Parameter, Standardize
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Loss
 from .monitor import GradientFlow
 from .network import Network
@@ -54,6 +54,7 @@ __all__ = [
     "SGD",
     "Sigmoid",
     "Softmax",
+    "Standardize",
     "Stop",
     "Tanh",
     "__version__",

@@ -292,3 +292,104 @@ class Dense(BufferedLayer):
     @classmethod
     def from_spec(cls, spec: dict[str, Any], dtype: Any = "float64") -> Dense:
         return cls(spec["in_features"], spec["out_features"], init="glorot_uniform", rng=0, dtype=dtype)
+
+
+def _export_standardize_onnx(layer: Standardize, graph: Any, current: str) -> str:
+    shifted = graph.node("Sub", [current, graph.constant("mean", layer.mean_.astype(graph.dtype))])
+    return str(graph.node("Div", [shifted, graph.constant("scale", layer.scale_.astype(graph.dtype))]))
+
+
+def _export_standardize_torch(layer: Standardize, torch: Any, dtype: Any) -> Any:
+    # (x - mean) / scale as an affine map: weight diag(1 / scale), bias -mean / scale
+    n = layer.mean_.shape[0]
+    linear = torch.nn.Linear(n, n, dtype=dtype)
+    with torch.no_grad():
+        linear.weight.copy_(torch.as_tensor(np.diag(1.0 / layer.scale_), dtype=dtype))
+        linear.bias.copy_(torch.as_tensor(-layer.mean_ / layer.scale_, dtype=dtype))
+    linear.requires_grad_(False)
+    return linear
+
+
+@layer_type("standardize", role="layer", onnx=_export_standardize_onnx, torch=_export_standardize_torch)
+class Standardize:
+    r"""Fitted preprocessing (Keras's ``Normalization``): a fixed layer with no trained parameters.
+
+    Parameters
+    ----------
+    mode : {"standard", "minmax"}
+        "standard": ``mean_`` is the column mean and ``scale_`` the column standard deviation;
+        "minmax": ``mean_`` is the column minimum and ``scale_`` its range, mapping to [0, 1].
+        A constant column gets ``scale_ = 1``.
+    mean, scale : array-like of shape (n_features,), optional
+        Fitted values (from a model file); without them the layer is fitted by :meth:`fit`, which
+        ``fit`` calls on the training rows when the layer is still unfitted.
+
+    Notes
+    -----
+    Forward: ``A = (X - mean_) / scale_``. Backward: ``grad_in = grad_out / scale_``. It has no
+    parameters, so training and ``gradcheck`` leave it unchanged.
+    """
+
+    name = "standardize"
+
+    def __init__(self, mode: str = "standard", mean: Any = None, scale: Any = None) -> None:
+        if mode not in ("standard", "minmax"):
+            raise ValueError(f"mode must be 'standard' or 'minmax', got {mode!r}")
+        self.mode = mode
+        self.mean_: np.ndarray | None = None if mean is None else np.asarray(mean, dtype=np.float64)
+        self.scale_: np.ndarray | None = None if scale is None else np.asarray(scale, dtype=np.float64)
+        if (self.mean_ is None) != (self.scale_ is None):
+            raise ValueError("Standardize needs both mean and scale, or neither")
+        if self.scale_ is not None and (self.mean_ is None or self.scale_.shape != self.mean_.shape
+                                        or self.scale_.ndim != 1 or not np.all(np.isfinite(self.scale_))
+                                        or np.any(self.scale_ <= 0) or not np.all(np.isfinite(self.mean_))):
+            raise ValueError("Standardize mean and scale must be finite 1-D arrays of one length, with scale > 0")
+        self._typed: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
+
+    @property
+    def fitted(self) -> bool:
+        return self.mean_ is not None
+
+    def fit(self, X: Any) -> Standardize:
+        """Compute ``mean_`` and ``scale_`` from ``X`` of shape (n_samples, n_features)."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[0] == 0:
+            raise ValueError(f"Standardize.fit needs a 2-D array with at least one row, got shape {X.shape}")
+        if self.mode == "standard":
+            mean, scale = X.mean(axis=0), X.std(axis=0)
+        else:
+            mean, scale = X.min(axis=0), X.max(axis=0) - X.min(axis=0)
+        self.mean_, self.scale_ = mean, np.where(scale > 0, scale, 1.0)
+        self._typed = {}
+        return self
+
+    def _constants(self, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+        if self.mean_ is None or self.scale_ is None:
+            raise ValueError("Standardize is not fitted: call fit(X), or train the network (fit does it)")
+        key = np.dtype(dtype)
+        if key not in self._typed:
+            self._typed[key] = (self.mean_.astype(key), self.scale_.astype(key))
+        return self._typed[key]
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        mean, scale = self._constants(X.dtype)
+        return (X - mean) / scale
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out / self._constants(grad_out.dtype)[1]
+
+    def parameters(self) -> list[Parameter]:
+        return []
+
+    def spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = {"type": "Standardize", "mode": self.mode}
+        if self.mean_ is not None and self.scale_ is not None:
+            spec.update(mean=self.mean_.tolist(), scale=self.scale_.tolist())
+        return spec
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], dtype: Any = "float64") -> Standardize:
+        return cls(spec.get("mode", "standard"), spec.get("mean"), spec.get("scale"))
+
+    def __repr__(self) -> str:
+        return f"Standardize(mode={self.mode!r}, fitted={self.fitted})"

@@ -180,3 +180,53 @@ def get(name: str | Loss) -> Loss:
         return name
     return LOSSES[choose("loss", name, LOSSES)]()
 
+
+
+def _row_losses(loss: Loss, output: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each row's loss, such that the built-in loss's value is their mean (over rows)."""
+    if isinstance(loss, MSE):
+        return np.mean((output - y) ** 2, axis=1)
+    if isinstance(loss, MAE):
+        return np.mean(np.abs(output - y), axis=1)
+    if isinstance(loss, BinaryCrossEntropy):
+        return np.mean(output - log_expit(output) - y * output, axis=1)
+    p = np.log(softmax(output))
+    return -np.sum(y * p, axis=1)
+
+
+class WeightedLoss(Loss):
+    r"""A built-in loss with a weight per row; the weights travel as the last column of ``y``.
+
+    Notes
+    -----
+    With row losses ``l_i`` (the base loss is ``mean_i l_i``) and weights ``w_i``:
+    ``L = sum_i w_i l_i / sum_i w_i`` over the batch; ``dL/d output_i = (n w_i / sum w) dl_i``, the
+    base loss's gradient row ``i`` times ``n w_i / sum w``. Targets without the weight column (a
+    validation set) give the base loss unweighted. ``fit(sample_weight=...)`` installs it for the run.
+    """
+
+    def __init__(self, base: Loss) -> None:
+        if type(base) not in (MSE, MAE, BinaryCrossEntropy, CrossEntropy):
+            raise ValueError(f"sample_weight works with the built-in losses only, not {type(base).__name__}")
+        self.base, self.name, self.fused = base, base.name, base.fused
+
+    def value_and_grad(self, output: np.ndarray, y: np.ndarray, grad: np.ndarray) -> float:
+        if y.shape[1] == output.shape[1]:
+            return self.base.value_and_grad(output, y, grad)
+        targets, weights = y[:, :-1], y[:, -1]
+        self.base.value_and_grad(output, targets, grad)
+        total = float(weights.sum())
+        if total <= 0:  # a batch of zero-weight rows teaches nothing
+            grad[...] = 0
+            return 0.0
+        grad *= (weights * (len(weights) / total))[:, None]
+        return float(np.dot(weights, _row_losses(self.base, output, targets)) / total)
+
+    def value(self, output: np.ndarray, y: np.ndarray) -> float:
+        if y.shape[1] == output.shape[1]:
+            return self.base.value(output, y)
+        weights = y[:, -1]
+        return float(np.dot(weights, _row_losses(self.base, output, y[:, :-1])) / weights.sum())
+
+    def link(self, output: np.ndarray) -> np.ndarray:
+        return self.base.link(output)

@@ -177,6 +177,7 @@ class Network:
         dtype: Any = "float64",
         l2: float = 0.0,
         negative_slope: float = 0.01,
+        scale: str | None = None,
     ) -> Network:
         r"""A multi-layer perceptron: Dense layers of the given sizes, ``hidden`` after each but the
         last, ``output`` after the last.
@@ -198,6 +199,9 @@ class Network:
         seed : int or numpy.random.Generator, optional
         dtype : {"float64", "float32"}
         l2 : float
+        scale : {"standard", "minmax"} or None
+            Put a :class:`~backproplab.layers.Standardize` layer first; ``fit`` fits it on the training
+            rows, and it is saved, exported and applied by ``predict`` with the model.
         """
         sizes = check_sizes("sizes", sizes)
         rng = check_rng_seed("seed", seed)
@@ -219,6 +223,10 @@ class Network:
         initializers.get(init)
         resolve_dtype(dtype)
         layers: list[Layer] = []
+        if scale is not None:
+            from .layers import Standardize
+
+            layers.append(Standardize(choose("scale", scale, ("standard", "minmax"))))  # fitted by fit
         for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
             layers.append(Dense(n_in, n_out, init=init, rng=rng, dtype=dtype))
             is_last = index == len(sizes) - 2

@@ -77,6 +77,7 @@ class FitConfig:
     checkpoint: str | os.PathLike[str] | None = None
     checkpoint_every: int | None = None
     resume: str | os.PathLike[str] | None = None
+    sample_weight: Any = None
 
     def __post_init__(self) -> None:
         stop = self.stop if self.stop is not None else Stop()
@@ -126,6 +127,7 @@ def fit(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     resume: str | os.PathLike[str] | None = None,
+    sample_weight: Any = None,
 ) -> History:
     r"""Train ``net`` in place on ``(X, y)`` and return a :class:`History`.
 
@@ -166,6 +168,9 @@ def fit(
         steps and at the end (atomically).
     resume : path, optional
         A checkpoint to continue from: weights, optimizer state, step and epoch counters.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative row weights: each batch's loss is ``sum_i w_i l_i / sum_i w_i`` (see
+        :class:`~backproplab.losses.WeightedLoss`); a validation set is scored unweighted.
 
     Notes
     -----
@@ -188,10 +193,14 @@ def fit(
                        shuffle=shuffle, sampling=sampling, seed=seed, callbacks=tuple(callbacks),
                        progress=progress, monitor=monitor, schedule=schedule, metrics=tuple(metrics),
                        record_steps=record_steps, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-                       resume=resume)
+                       resume=resume, sample_weight=sample_weight)
     trainer = Trainer(net, config)
-    trainer.prepare(X, y)
-    return trainer.run()
+    base_loss = net.loss_fn
+    try:
+        trainer.prepare(X, y)
+        return trainer.run()
+    finally:
+        net.loss_fn = base_loss  # a WeightedLoss lives for one run only
 
 
 def fit_method() -> Callable[..., History]:
@@ -239,8 +248,17 @@ class Trainer:
         net, config, opt = self.net, self.config, self.optimizer
         X, y = net.check_Xy(X, y)
         self.rng = check_rng_seed("seed", config.seed)
+        weighted = config.sample_weight is not None
+        if weighted:
+            y = _with_weights(net, y, config.sample_weight)
         X, y, self.X_val, self.y_val = _validation_split(net, X, y, config.validation, config.stop, self.rng)
+        if weighted and self.y_val is not None and self.y_val.shape[1] > net.n_outputs:
+            self.y_val = self.y_val[:, :-1]
         self.X, self.y = X, y
+        self.y_plain = y[:, :-1] if weighted else y  # targets without the weight column, for metrics
+        for layer in net.body:  # fitted preprocessing (Standardize) learns from the training rows once
+            if getattr(layer, "fitted", True) is False:
+                layer.fit(X)
         self.batcher = Batcher(net, X, y, config.batch_size)
         opt.bind(net.optimizer_parameters())
         self.history.config = self._describe()
@@ -407,7 +425,7 @@ class Trainer:
         history.loss.append(epoch_mean)
         history.lr.append(self.optimizer.lr)
         if self.config.metrics:
-            _epoch_metrics(self.net, self.config.metrics, self.X, self.y, self.X_val, self.y_val, history)
+            _epoch_metrics(self.net, self.config.metrics, self.X, self.y_plain, self.X_val, self.y_val, history)
         if self.X_val is not None and self.y_val is not None:
             history.val_loss.append(self.net._loss_value(self.X_val, self.y_val))
         for hook, reason in self.epoch_hooks:
@@ -682,6 +700,21 @@ def _validation_split(
     order = rng.permutation(X.shape[0])
     val_idx, train_idx = order[:n_val], order[n_val:]
     return X[train_idx], y[train_idx], X[val_idx], y[val_idx]
+
+
+def _with_weights(net: Network, y: np.ndarray, sample_weight: Any) -> np.ndarray:
+    """``y`` with the row weights as a last column (normalised to mean 1), and ``net.loss_fn``
+    wrapped in a :class:`~backproplab.losses.WeightedLoss` that reads them."""
+    from .losses import WeightedLoss
+
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (y.shape[0],):
+        raise ValueError(f"sample_weight must have shape ({y.shape[0]},), got {weights.shape}")
+    if not np.all(np.isfinite(weights)) or weights.min() < 0 or weights.sum() <= 0:
+        raise ValueError("sample_weight must be finite and non-negative, and not all zero")
+    net.loss_fn = WeightedLoss(net.loss_fn)
+    column = (weights / weights.mean()).astype(y.dtype)[:, None]
+    return np.hstack([y, column])
 
 
 def _epoch_metrics(
