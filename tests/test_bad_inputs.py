@@ -255,7 +255,7 @@ LIBRARY_CASES = [
     (lambda: NET.fit(X, Y, resume="/nonexistent/ckpt.npz"), FileNotFoundError, r"cannot load '/nonexistent/ckpt.npz': no such file"),
     (lambda: NET.fit(X, Y, callbacks=[3]), TypeError, r"callbacks\[0\] is int, which lacks on_train_begin"),
     (lambda: NET.fit(X, Y, callbacks="cb"), TypeError, r"callbacks must be a list of backproplab.Callback objects, got str"),
-    (lambda: bp.save("not a network", "m.npz"), TypeError, r"net must be a backproplab Network, got str"),
+    (lambda: bp.save("not a network", "m.npz"), TypeError, r"net must be a backproplab Network or a fitted backproplab estimator, got str"),
     (lambda: bp.save(NET, 3), TypeError, r"path must be a file path \(str or os.PathLike\), got 3 \(int\)"),
     (lambda: bp.load(None), TypeError, r"path must be a file path \(str or os.PathLike\), got None"),
     (lambda: bp.check_gradient(lambda p: 0.0, lambda p: [], []), ValueError, r"params is empty; there is nothing to check"),
@@ -834,12 +834,12 @@ TRAIN = ["train", "{d}/good.csv", "--target", "y", "--epochs", "2"]
 
 CLI_VALUE_CASES = [
     (["train", "{d}/absent.csv", "--target", "y"], "data file '{d}/absent.csv' does not exist"),
-    (["train", "{d}/text.csv", "--target", "y"], "line 2, column 'b': 'two' is not a number"),
-    (["train", "{d}/ragged.csv", "--target", "y"], "line 2 has 2 cells, the header has 3"),
+    (["train", "{d}/text.csv", "--target", "y"], "column 'b' (feature), row 1: 'two' is not a number"),
+    (["train", "{d}/ragged.csv", "--target", "y"], "column 'y' (the target) has 1 missing value(s), the first in row 1"),
     (["train", "{d}/empty.csv", "--target", "y"], "has no data rows"),
     (["train", "{d}/binary.csv", "--target", "y"], "cannot read"),
-    (["train", "{d}/good.csv", "--target", "label"], "has no column 'label'; columns are: a, b, y"),
-    (["train", "{d}/constant.csv", "--target", "y"], "target column 'y' of '{d}/constant.csv' is constant (every row is 1)"),
+    (["train", "{d}/good.csv", "--target", "label"], "has no column 'label' (the target); its columns are: 'a', 'b', 'y'"),
+    (["train", "{d}/constant.csv", "--target", "y"], "target 'y' has a single class 1; classification needs at least two"),
     (["evaluate", "{d}/half.npz", "{d}/good.csv", "--target", "y"], "cannot load '{d}/half.npz': not a backproplab model"),
     (["predict", "{d}/absent.npz", "{d}/good.csv"], "cannot load '{d}/absent.npz': no such file"),
     (["predict", "{d}/folder", "{d}/good.csv"], "cannot load '{d}/folder': it is a directory"),
@@ -908,7 +908,7 @@ class TestCLIValues:
     def test_layers_none_means_no_hidden_layer(self, capsys, d):
         code, out, err = cli(capsys, *[a.replace("{d}", str(d)) for a in TRAIN], "--layers", "none", "--json")
         assert code == 0, err
-        assert [layer["type"] for layer in json.loads(out)["history"]["config"]["network"]["layers"]] == ["Dense", "Sigmoid"]
+        assert [layer["type"] for layer in json.loads(out)["history"]["config"]["network"]["layers"]] == ["Standardize", "Dense", "Sigmoid"]
 
     def test_momentum_with_sgd_is_used(self, capsys, d):
         code, out, err = cli(capsys, *[a.replace("{d}", str(d)) for a in TRAIN], "--optimizer", "sgd", "--momentum", "0.9", "--json")

@@ -9,8 +9,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from backproplab.estimators import BackpropClassifier, BackpropRegressor
 
-# Every check runs; expected failures would be listed here with their reason. There are none.
-EXPECTED_FAILURES: dict[str, str] = {}
+# Every check runs; expected failures are listed here with their reason.
+EXPECTED_FAILURES: dict[str, str] = {
+    # minibatches of shuffled rows: weighting a row is not the same draw as repeating it (scikit-learn's
+    # own MLP with its stochastic solvers fails this check too); full-batch equivalence is pinned in
+    # tests/test_sample_weight.py
+    "check_sample_weight_equivalence_on_dense_data": "minibatch SGD: weights are not repeated rows",
+}
 
 
 @parametrize_with_checks(
@@ -171,9 +176,13 @@ def test_fortran_ordered_and_dataframe_inputs_are_copied_once_to_rows():
 def test_class_weight_and_sample_weight_change_the_fit():
     X, y = load_iris(return_X_y=True)
     y = (y == 0).astype(int)
-    plain = BackpropClassifier((4,), max_iter=5, random_state=0).fit(X, y)
-    weighted = BackpropClassifier((4,), max_iter=5, random_state=0, class_weight="balanced").fit(X, y)
-    assert not np.allclose(plain.predict_proba(X), weighted.predict_proba(X))
+    options = dict(max_iter=30, learning_rate_init=0.01, random_state=0)
+    plain = BackpropClassifier((4,), **options).fit(X, y)
+    weighted = BackpropClassifier((4,), class_weight={0: 1.0, 1: 20.0}, **options).fit(X, y)
+    assert np.abs(plain.predict_proba(X) - weighted.predict_proba(X)).max() > 1e-3
+    balanced = BackpropClassifier((4,), max_iter=1, random_state=0, class_weight="balanced")
+    balanced.classes_ = np.array([0, 1])
+    assert np.allclose(balanced._weights(y, None, len(y)), np.where(y == 1, 150 / (2 * 50), 150 / (2 * 100)))
     zero = np.where(y == 1, 0.0, 1.0)
     with pytest.raises(ValueError, match="fewer than two classes with positive weight"):
         BackpropClassifier((4,), max_iter=1).fit(X, y, sample_weight=zero)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import inspect
 import json
 import math
 import os
@@ -423,9 +422,7 @@ def _table_network(args: argparse.Namespace, X_train: np.ndarray, prepared: Any)
     from .network import Network
 
     scaling: dict[str, Any] = {} if args.scale == "none" else {"scale": args.scale}
-    if scaling and "scale" not in inspect.signature(Network.mlp).parameters:
-        raise ImportError(f"--scale {args.scale} needs the Standardize layer, which this build of backproplab lacks; "
-                          "pass --scale none")
+    check_parameter_memory("--layers", [X_train.shape[1], *args.layers, prepared.n_outputs])
     net = Network.mlp(
         [X_train.shape[1], *args.layers, prepared.n_outputs],
         hidden=args.hidden,
@@ -591,11 +588,55 @@ def _model_table(args: argparse.Namespace, need_target: bool) -> tuple[Any, dict
     return net, metadata, frame, data._numeric(frame, features, source, "feature")
 
 
+def _has_names(model: str) -> bool:
+    """Whether a model file records its columns (saved by `backproplab train`), so that data is
+    matched by name; a model saved by the API has none and reads data by position."""
+    from . import persistence
+
+    return persistence.load_metadata(model).get("kind") == "table"
+
+
+def _predict_by_position(args: argparse.Namespace) -> int:
+    from . import persistence
+
+    net = persistence.load(args.model)
+    X, _ = _load_features(net, args)
+    predictions = net.predict(X)
+    header = [f"pred_{i}" for i in range(predictions.shape[1])]
+    if args.out:
+        _io.atomic_write(args.out, lambda handle: np.savetxt(handle, predictions, delimiter=",", header=",".join(header), comments=""))
+    if args.json:
+        emit_json({"predictions": predictions, "out": args.out})
+    elif not args.out:
+        print(",".join(header))
+        for row in predictions:
+            print(",".join(f"{v:.10g}" for v in row))
+    else:
+        print(f"wrote {len(predictions)} predictions to {args.out}")
+    return 0
+
+
+def _evaluate_by_position(args: argparse.Namespace) -> int:
+    from . import persistence
+
+    net = persistence.load(args.model)
+    X, y = _load_features(net, args)
+    scores = net.evaluate(X, y, _metric_names(net.loss_fn.name))
+    if args.json:
+        emit_json(scores)
+    else:
+        for name, value in scores.items():
+            print(f"{name}: {value:.6g}")
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from ._io import check_distinct_paths, check_output_path, open_atomic
     from .data import _pandas
     from .tabular import decode, predict_rows
 
+    if not _has_names(args.model):
+        return _predict_by_position(args)
     if args.out:
         check_output_path(args.out, "--out")
         check_distinct_paths([("MODEL", args.model), ("DATA", args.data)], [("--out", args.out)])
@@ -629,6 +670,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .tabular import encode_targets, evaluate_outputs, predict_rows
 
+    if not _has_names(args.model):
+        return _evaluate_by_position(args)
     net, metadata, frame, X = _model_table(args, need_target=True)
     targets = list(metadata["target_names"]) if not args.target else [t.strip() for t in args.target.split(",")]
     y = frame[targets[0]].to_numpy() if len(targets) == 1 else frame[targets].to_numpy()

@@ -50,6 +50,8 @@ def prepare(dataset: Dataset, task: str | None = None, loss: str | None = None,
     """Infer (or take) the task, encode the labels and choose the loss and the number of outputs."""
     if dataset.y is None:
         raise DatasetError(f"{dataset.source}: no target column was named")
+    if loss is not None and loss not in (*CLASSIFICATION_LOSSES, *REGRESSION_LOSSES):
+        raise ValueError(f"unknown loss {loss!r} (--loss); expected one of: {', '.join((*REGRESSION_LOSSES, *CLASSIFICATION_LOSSES))}")
     kind = type_of_target(dataset.y)
     task = infer_task(dataset.y, task)
     if task == "classification":
