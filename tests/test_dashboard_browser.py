@@ -119,10 +119,13 @@ def test_playground_controls_and_a_break_it_preset(page, artefacts):
         page.click("[data-testid=start]")
         page.wait_for_function("+document.querySelector('[data-testid=step]').textContent > 200", timeout=15000)
         page.click("[data-testid=pause]")
-        time.sleep(0.6)
+        # the page catches up with the run's last chunk within a push or two (every 0.5 s)
+        page.wait_for_function("document.querySelector('#status').textContent.indexOf('paused') >= 0", timeout=10000)
+        page.wait_for_function(f"+document.querySelector('[data-testid=step]').textContent === {playground.steps}",
+                               timeout=10000)
         paused = step_of(page)
-        time.sleep(0.8)
-        assert step_of(page) == paused and playground.running is False
+        time.sleep(1.2)
+        assert step_of(page) == paused == playground.steps and playground.running is False
         page.screenshot(path=os.path.join(artefacts, "playground.png"), full_page=True)
         page.fill("#c-lr", "fast")
         page.click("#c-apply")

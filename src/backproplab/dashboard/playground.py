@@ -268,10 +268,14 @@ class Playground:
     def handle(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """``start``, ``pause``, ``step``, ``reset``, ``config`` (params: a configuration),
         ``preset`` / ``fix`` (params: ``name``) and ``diagnose``; bad input raises ValueError."""
+        status = self.board.recorder.status
         if action == "start":
             self.running = True
+            status["state"] = "training"
         elif action == "pause":
-            self.running = False
+            with self.lock:  # after the chunk in flight: the page then shows the step it stopped at
+                self.running = False
+                status["state"] = "paused"
         elif action == "step":
             self.running = False
             self.pending += 1
