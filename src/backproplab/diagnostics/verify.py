@@ -1,8 +1,9 @@
 """``diagnose(..., verify=True)``: try the root cause's one-line remedy on a copy and report the numbers.
 
-Two fresh networks of the run's architecture (initialised from the diagnosis seed) train with the run's
-optimizer, learning rate, batch size and step budget (at most ``VERIFY_STEPS``): one as the run was
-set up, one with the change. Both are scored with the run's own loss on the original data and units.
+A fresh network of the run's architecture (initialised from the diagnosis seed) trains with the run's
+optimizer, learning rate, batch size and step budget (at most ``VERIFY_STEPS``) with the change, and
+is compared with the run itself (or, when the run was longer than the budget, with a fresh copy set
+up as the run was). Both are scored with the run's own loss on the original data and units.
 """
 
 from __future__ import annotations
@@ -87,10 +88,14 @@ def verify_root(diagnosis: Diagnosis, net: Network, X: np.ndarray, y: np.ndarray
     steps = int(min(max(history.n_steps if history is not None else 300, 1), VERIFY_STEPS))
     fit = {"optimizer": optimizer.get("name", "adam"), "batch_size": config.get("batch_size"), "max_steps": steps, "seed": seed}
     Y = as_targets(y, facts.loss_name)
+    own = history is not None and history.n_steps == steps and facts.final_loss is not None
     with np.errstate(all="ignore"):
-        before = _mlp(net, facts, seed)
-        quiet_fit(before, X, y, lr=lr, **fit)
-        loss_before = _score(before, X, Y, facts)
+        if own:  # the run itself, as it ended: its own initial weights may be what is wrong
+            loss_before = float(facts.final_loss)  # type: ignore[arg-type]
+        else:
+            before = _mlp(net, facts, seed)
+            quiet_fit(before, X, y, lr=lr, **fit)
+            loss_before = _score(before, X, Y, facts)
         after = _mlp(net, facts, seed, **how.get("net", {}))
         Xa, ya, mean, std = X, y, np.zeros(y.shape[1]), np.ones(y.shape[1])
         if how.get("scale_X"):
@@ -100,6 +105,7 @@ def verify_root(diagnosis: Diagnosis, net: Network, X: np.ndarray, y: np.ndarray
         quiet_fit(after, Xa, ya, lr=how.get("lr", lr), **fit)
         loss_after = _score(after, Xa, Y, facts, mean, std)
     diagnosis.context["verified"] = {"change": label, "steps": steps, "loss_as_run": loss_before, "loss_with_change": loss_after,
-                                     "for": root.code}
-    root.suggestion += (f" (verified {label}: the loss after the same {steps} steps is {num(loss_after)} instead of "
-                        f"{num(loss_before)}, both from a fresh initialisation)")
+                                     "for": root.code, "compared_with": "this run" if own else "a fresh copy as run"}
+    versus = "this run's" if own else "that of a fresh copy set up as the run was"
+    root.suggestion += (f" (verified {label}, from a fresh initialisation: the loss after the same {steps} steps is "
+                        f"{num(loss_after)} instead of {versus} {num(loss_before)})")
