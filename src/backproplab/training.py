@@ -247,6 +247,9 @@ class Trainer:
         """Check and split the data, bind the optimizer, build the stop rules and hooks, resume."""
         net, config, opt = self.net, self.config, self.optimizer
         X, y = net.check_Xy(X, y)
+        # one row-ordered copy up front of a column-ordered X (a DataFrame's to_numpy(), a CSV reader's
+        # output): every batch gathers rows, which from a column-ordered array copies the whole array
+        X = np.ascontiguousarray(X)
         self.rng = check_rng_seed("seed", config.seed)
         weighted = config.sample_weight is not None
         if weighted:
@@ -749,5 +752,5 @@ def _progress_bar(progress: bool | None, max_steps: int | None, max_epochs: int 
             ) from None
         return None
     if max_steps is not None:
-        return tqdm(total=max_steps, unit="step", leave=False)
-    return tqdm(total=max_epochs, unit="epoch", leave=False)
+        return tqdm(total=max_steps, unit="step", leave=True)
+    return tqdm(total=max_epochs, unit="epoch", leave=True)
