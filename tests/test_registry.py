@@ -15,7 +15,7 @@ PACKAGE = Path(bp.__file__).resolve().parent
 
 def test_every_builtin_layer_is_registered_with_spec_and_counterparts():
     names = {entry.name: entry for entry in registry.entries()}
-    assert set(names) == {"dense", "sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax"}
+    assert set(names) == {"dense", "sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax", "standardize"}
     for entry in names.values():
         assert entry.onnx is not None and entry.torch is not None
         layer = bp.Dense(2, 3) if entry.cls is bp.Dense else entry.cls()
@@ -49,7 +49,8 @@ def test_no_other_module_lists_layer_names():
     names = {entry.name for entry in registry.entries()} - {"dense", "identity"}
     offenders = []
     for path in PACKAGE.rglob("*.py"):
-        if path.name in ("activations.py", "registry.py") or "experiments" in path.parts:
+        # the probe's _hypotheses.py models the *user's* activation functions by their math, not our layer types
+        if path.name in ("activations.py", "registry.py", "_hypotheses.py") or "experiments" in path.parts:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.Dict, ast.Set, ast.Tuple, ast.List)):

@@ -15,9 +15,13 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-__all__ = ["atomic_write", "check_output_path", "check_regular_file", "check_distinct_paths", "open_atomic"]
+__all__ = ["ModelFileError", "atomic_write", "check_output_path", "check_regular_file", "check_distinct_paths", "open_atomic"]
 
 PathLike = str | os.PathLike[str]
+
+
+class ModelFileError(ValueError):
+    """A file that is not a readable backproplab model; the message names the file and the reason."""
 
 
 def _current_umask() -> int:

@@ -560,7 +560,7 @@ def _state(estimator: _BaseBackprop) -> tuple[Network, dict[str, Any]]:
 
 def _restore(path: str, net: Network, metadata: dict[str, Any]) -> _BaseBackprop:
     """Rebuild a fitted estimator from what :func:`_state` saved (the weights are already in ``net``)."""
-    from .persistence import ModelFileError
+    from ._io import ModelFileError
 
     state = metadata["estimator"]
     try:

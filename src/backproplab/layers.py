@@ -295,17 +295,19 @@ class Dense(BufferedLayer):
 
 
 def _export_standardize_onnx(layer: Standardize, graph: Any, current: str) -> str:
-    shifted = graph.node("Sub", [current, graph.constant("mean", layer.mean_.astype(graph.dtype))])
-    return str(graph.node("Div", [shifted, graph.constant("scale", layer.scale_.astype(graph.dtype))]))
+    mean, scale = layer._constants(graph.dtype)
+    shifted = graph.node("Sub", [current, graph.constant("mean", mean)])
+    return str(graph.node("Div", [shifted, graph.constant("scale", scale)]))
 
 
 def _export_standardize_torch(layer: Standardize, torch: Any, dtype: Any) -> Any:
     # (x - mean) / scale as an affine map: weight diag(1 / scale), bias -mean / scale
-    n = layer.mean_.shape[0]
+    mean, scale = layer._constants(np.float64)
+    n = mean.shape[0]
     linear = torch.nn.Linear(n, n, dtype=dtype)
     with torch.no_grad():
-        linear.weight.copy_(torch.as_tensor(np.diag(1.0 / layer.scale_), dtype=dtype))
-        linear.bias.copy_(torch.as_tensor(-layer.mean_ / layer.scale_, dtype=dtype))
+        linear.weight.copy_(torch.as_tensor(np.diag(1.0 / scale), dtype=dtype))
+        linear.bias.copy_(torch.as_tensor(-mean / scale, dtype=dtype))
     linear.requires_grad_(False)
     return linear
 

@@ -24,6 +24,7 @@ from typing import IO, Any
 import numpy as np
 
 from . import _io, registry, training
+from ._io import ModelFileError  # defined with the file checks, so that estimators need not import this module
 from .history import Callback, History
 from .layers import Dense, Parameter
 from .network import Network
@@ -39,10 +40,6 @@ MAX_HEADER_BYTES = 1 << 20
 MAX_NPY_HEADER = 1 << 16  # the .npy header before an array's data
 MAX_LAYERS = 10_000
 CHUNK = 1 << 20  # arrays are read in pieces of this many bytes, never as one bytes object
-
-
-class ModelFileError(ValueError):
-    """A file that is not a readable backproplab model; the message names the file and the reason."""
 
 
 def _version() -> str:

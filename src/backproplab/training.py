@@ -261,7 +261,7 @@ class Trainer:
         self.y_plain = y[:, :-1] if weighted else y  # targets without the weight column, for metrics
         for layer in net.body:  # fitted preprocessing (Standardize) learns from the training rows once
             if getattr(layer, "fitted", True) is False:
-                layer.fit(X)
+                layer.fit(X)  # type: ignore[attr-defined]
         self.batcher = Batcher(net, X, y, config.batch_size)
         opt.bind(net.optimizer_parameters())
         self.history.config = self._describe()

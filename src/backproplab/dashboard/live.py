@@ -427,7 +427,7 @@ class Dashboard(Callback):
 
     def save_replay(self, path: str | os.PathLike[str]) -> str:
         """Write the recorded run: a self-contained HTML replay, or JSON for a ``.json`` path."""
-        from .replay import write_replay
+        from .page import write_replay
 
         return write_replay(self.recorder.state(), path)
 

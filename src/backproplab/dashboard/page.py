@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from .._io import atomic_write, check_output_path
 
 __all__ = ["build_page", "STATIC", "UPLOT_VERSION"]
 
@@ -48,3 +51,13 @@ def build_page(state: dict[str, Any] | None, mode: str, token: str | None = None
     }
     # one pass over the template, so that inlined code can never be mistaken for a marker
     return re.sub(r"\{\{[A-Z]+\}\}", lambda match: replacements.get(match.group(0), match.group(0)), page)
+
+
+def write_replay(state: dict[str, Any], path: str | os.PathLike[str]) -> str:
+    """Write ``state`` to ``path``: self-contained HTML (data, code and charts inlined; no network
+    request; opens from ``file://``), or the raw JSON when the name ends in ``.json``."""
+    check_output_path(path, "export")
+    state = {**state, "meta": {**state.get("meta", {}), "mode": "replay"}}
+    if os.fspath(path).lower().endswith(".json"):
+        return atomic_write(path, json.dumps(state, allow_nan=False, default=str))
+    return atomic_write(path, build_page(state, mode="replay"))

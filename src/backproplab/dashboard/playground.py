@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import datasets
+from .. import datasets, registry
 from ..history import Callback, History
 from ..layers import Dense
 from ..network import Network
@@ -29,7 +29,7 @@ from .live import Dashboard
 __all__ = ["Playground", "PRESETS", "DATASETS", "make_dataset"]
 
 CHUNK = 20
-ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
+ACTIVATIONS = list(registry.names("hidden"))
 INITS = ["glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "normal", "uniform"]
 LOSSES = ["mse", "bce", "cross_entropy", "mae"]
 OUTPUTS = ["auto", "sigmoid", "identity"]

@@ -14,23 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from .._io import atomic_write, check_output_path, check_regular_file
+from .._io import check_regular_file
 from . import findings as findings_module
-from .page import build_page
+from .page import build_page, write_replay  # noqa: F401  (re-exported)
 
 __all__ = ["load_run", "write_replay", "history_state", "record_state", "network_state"]
 
 CLASSIFICATION_LOSSES = ("bce", "cross_entropy")
-
-
-def write_replay(state: dict[str, Any], path: str | os.PathLike[str]) -> str:
-    """Write ``state`` to ``path``: self-contained HTML (data, code and charts inlined; no network
-    request; opens from ``file://``), or the raw JSON when the name ends in ``.json``."""
-    check_output_path(path, "export")
-    state = {**state, "meta": {**state.get("meta", {}), "mode": "replay"}}
-    if os.fspath(path).lower().endswith(".json"):
-        return atomic_write(path, json.dumps(state, allow_nan=False, default=str))
-    return atomic_write(path, build_page(state, mode="replay"))
 
 
 def _layers_from_spec(spec: dict[str, Any]) -> list[dict[str, Any]]:

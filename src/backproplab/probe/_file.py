@@ -93,17 +93,16 @@ def _read(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return header, arrays
 
 
-def load_probe(cls: Any, path: Any) -> Any:
+def load_probe(cls: Any, path: Any, snapshot: Any) -> Any:
     """A Probe restored from ``path``: statistics, snapshots, replay, data and activations."""
     from .check import CheckReport  # noqa: F401  (the saved check is kept as its dict)
-    from .recorder import Snapshot
 
     path = _io.check_regular_file(path, "path")
     header, arrays = _read(path)
     try:
         probe = cls(every=int(header["every"]))
         layout = Layout(tuple(header["names"]), tuple(tuple(int(d) for d in s) for s in header["shapes"]), header["kind"])
-        probe._restore(layout, header, arrays, Snapshot)
+        probe._restore(layout, header, arrays, snapshot)
     except (KeyError, TypeError, ValueError) as error:
         raise ProbeFileError(f"{path!r} is a damaged backproplab probe file: {error}") from None
     return probe

@@ -493,4 +493,4 @@ class Probe:
         """Read a probe file written by :meth:`save`; refuse anything else with a clear message."""
         from ._file import load_probe
 
-        return load_probe(cls, path)
+        return load_probe(cls, path, Snapshot)
