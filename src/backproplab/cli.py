@@ -75,6 +75,16 @@ def _common(parser: argparse.ArgumentParser, seed: bool = True, as_json: bool = 
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
 
 
+def _seeds_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seeds must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--seeds must be an integer >= 1, got {text!r}")
+    return value
+
+
 def _sub(subparsers: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
     return subparsers.add_parser(
         name,
@@ -765,7 +775,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     if not args.name:
         raise ValueError("experiment run needs a NAME; see `backproplab experiment list`")
     experiment = get(args.name)
-    result = experiment(seed=args.seed, quick=args.quick)
+    many = {k: getattr(args, k) for k in ("seeds", "backend", "scheduler") if getattr(args, k) is not None}
+    result = experiment(seed=args.seed, quick=args.quick, **many)
     if args.report:
         from .report import write_report
 
@@ -897,6 +908,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", help="experiment name (see `experiment list`)")
     p.add_argument("--report", default=None, help="write an HTML report here")
     p.add_argument("--quick", action="store_true", help="fewer seeds and steps")
+    p.add_argument("--seeds", type=_seeds_count, default=None,
+                   help="seeds per configuration (activation-race, batch-mean-update, tolerance-sweep)")
+    p.add_argument("--backend", choices=["loky", "dask", "serial"], default=None, help="where the per-seed runs go")
+    p.add_argument("--scheduler", default=None, help="dask scheduler address (tcp://HOST:PORT) for --backend dask")
     _common(p)
     p.set_defaults(func=cmd_experiment)
 

@@ -26,12 +26,12 @@ __all__ = ["REGISTRY", "get", "run_all", "run_demo", "Experiment", "ExperimentRe
 REGISTRY: dict[str, Experiment] = {
     e.name: e
     for e in (
-        Experiment("tolerance-sweep", "the question's data set 1 at tol 1..1e-4, independent starts of its train()", tolerance_sweep.run),
+        Experiment("tolerance-sweep", "the question's data set 1 at tol 1..1e-4, independent starts of its train()", tolerance_sweep.run, many_seeds=True),
         Experiment("stall", "the question's data set 2: the bug freezes the hidden layer; noise stops generalisation", stall.run),
         Experiment("seed-gradient-bug", "check_gradient on the question's hidden delta vs the exact one", gradient_bug.run),
         Experiment("vanishing-gradient", "the blog's deltas at init and along its run, beside exact per-layer norms", vanishing_gradient.run),
-        Experiment("activation-race", "the blog's rule as written, sigmoid and ReLU, to its target; exact gradients", activation_race.run),
-        Experiment("batch-mean-update", "the blog's delta-of-means update: convergence and cosine along its path", batch_mean_update.run),
+        Experiment("activation-race", "the blog's rule as written, sigmoid and ReLU, to its target; exact gradients", activation_race.run, many_seeds=True),
+        Experiment("batch-mean-update", "the blog's delta-of-means update: convergence and cosine along its path", batch_mean_update.run, many_seeds=True),
         Experiment("blog-time", "the blog's 1037 s as steps x per-step cost, both measured here", blog_time.run),
         Experiment("xor", "the blog appendix's XOR network as written, and our defaults", xor.run),
         Experiment("your-own-code", "bp.Probe on the sources' own hand-written loops: the proof and the cause", your_own_code.run),

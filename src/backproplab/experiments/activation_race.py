@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from .._format import num
+from .._format import num, percent
 from . import shared
 from .base import ExperimentResult, new_figure
+from .stats import describe, difference_sentence
 
 SOURCE_SECONDS = {"sigmoid": 1037.16, "relu": 309.19}
 
@@ -61,6 +62,7 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
         f"{exact_relu['reached']}/{exact_relu['n']} (median {num(exact_relu['median'])}). The full run (without "
         f"--quick) uses a cap of 5 million steps."
     )
+    conclusion += " " + _intervals(stats, seed)
     return ExperimentResult(
         name="activation-race",
         title="steps to the blog's target: the blog's rule and exact gradients, sigmoid and ReLU",
@@ -74,6 +76,28 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
                           f"steps), ReLU {blog_relu['reached']}/{blog_relu['n']} (median {num(blog_relu['median'])}); "
                           f"exact: {num(exact_sig['median'])} / {num(exact_relu['median'])} steps"},
     )
+
+
+def _reached(s: dict[str, Any]) -> list[int]:
+    return [k for k, ok in zip(s["steps"], s["reached_flags"]) if ok]
+
+
+def _iqr(s: dict[str, Any]) -> str:
+    return num(s["describe"]["iqr"]) if s["describe"]["successes"] else "-"
+
+
+def _intervals(stats: dict[str, dict[str, Any]], seed: int) -> str:
+    """The ReLU-minus-sigmoid median steps with a bootstrap 95% interval, for each rule."""
+    parts = []
+    for rule in ("blog's rule", "exact gradient"):
+        relu, sig = stats[f"{rule}/relu"], stats[f"{rule}/sigmoid"]
+        for s in (relu, sig):
+            s["describe"] = describe(s["steps"], s["reached_flags"])
+        parts.append(f"With the {rule}, " + difference_sentence(
+            "ReLU", _reached(relu), "sigmoid", _reached(sig), "reached the target", seed=seed) +
+            f"; success {percent(relu['describe']['success_rate'])} and {percent(sig['describe']['success_rate'])}, "
+            f"IQR {_iqr(relu)} and {_iqr(sig)} steps.")
+    return " ".join(parts)
 
 
 def _figures(stats: dict[str, dict[str, Any]]) -> list[tuple[str, Any]]:

@@ -113,12 +113,23 @@ class Experiment:
     name: str
     summary: str
     run: Callable[..., ExperimentResult]
+    many_seeds: bool = False
+    """True when ``--seeds N --backend`` apply (the per-seed runs go through ``sweep.parallel_map``)."""
 
-    def __call__(self, seed: int = 0, quick: bool = False) -> ExperimentResult:
+    def __call__(self, seed: int = 0, quick: bool = False, seeds: int | None = None, backend: str | None = None,
+                 scheduler: str | None = None) -> ExperimentResult:
         import time
 
+        from . import shared
+
+        if (seeds is not None or backend is not None or scheduler is not None) and not self.many_seeds:
+            raise ValueError(f"--seeds/--backend/--scheduler: experiment {self.name!r} does not run over seeds; "
+                             "they apply to activation-race, batch-mean-update and tolerance-sweep")
+        if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
+            raise ValueError(f"--seeds must be an integer >= 1, got {seeds!r}")
         start = time.perf_counter()
-        result = self.run(seed=seed, quick=quick)
+        with shared.overridden(seeds, backend, scheduler):
+            result = self.run(seed=seed, quick=quick)
         result.seconds = time.perf_counter() - start
         return result
 

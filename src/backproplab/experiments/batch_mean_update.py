@@ -18,6 +18,7 @@ import numpy as np
 from .._format import num, percent, ratio
 from . import shared
 from .base import ExperimentResult, new_figure
+from .stats import difference_sentence
 
 
 def _cosines(runs: list[dict[str, Any]]) -> np.ndarray:
@@ -28,9 +29,14 @@ def _cosines(runs: list[dict[str, Any]]) -> np.ndarray:
 def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
     table: list[dict[str, Any]] = []
     data: dict[str, Any] = {}
+    intervals = []
     for hidden in ("sigmoid", "relu"):
-        blog_runs_ = shared.blog_seeds(hidden, seed, quick)
-        blog, exact = shared.summary(blog_runs_), shared.summary(shared.exact_seeds(hidden, seed, quick))
+        blog_runs_, exact_runs = shared.blog_seeds(hidden, seed, quick), shared.exact_seeds(hidden, seed, quick)
+        blog, exact = shared.summary(blog_runs_), shared.summary(exact_runs)
+        intervals.append(f"With {hidden} hidden layers, " + difference_sentence(
+            "the blog's rule", [r["steps"] for r in blog_runs_ if r["reached"]], "exact gradients",
+            [r["steps"] for r in exact_runs if r["reached"]], "reached the target", seed=seed) +
+            f"; success {percent(blog['reached'] / blog['n'])} and {percent(exact['reached'] / exact['n'])}.")
         cos = _cosines(blog_runs_)
         start = np.array([r["cosines"][0] for r in blog_runs_ if r["cosines"]], dtype=float)
         row = {
@@ -62,7 +68,7 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
         f"layer's update is one row added to every row of W1, so the row differences of W1 never change (largest "
         f"drift {num(s['W1 row-difference drift'])} over the whole runs). The answer to the blog's open question is "
         f"no: the outer product of batch means differs from the mean of per-sample outer products by the batch "
-        f"covariance, and the deltas are products of means as well."
+        f"covariance, and the deltas are products of means as well. " + " ".join(intervals)
     )
     return ExperimentResult(
         name="batch-mean-update",

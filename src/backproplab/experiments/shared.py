@@ -7,10 +7,12 @@ settings. Scales: "full" is the demo (10 seeds, cap 5 million steps); "quick" is
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,10 +91,40 @@ def _blog_cached(hidden: str, seeds: tuple[int, ...], cap: int, n_jobs: int) -> 
     return tuple(Parallel(n_jobs=jobs)(delayed(blog_runs.run_one)(s, config) for s in seeds))
 
 
+OVERRIDE: dict[str, Any] = {"seeds": None, "backend": None, "scheduler": None}
+"""Set by ``Experiment(..., seeds=, backend=, scheduler=)`` for the duration of one run: the seed count
+replaces the scale's, and the per-seed runs go through :func:`backproplab.sweep.parallel_map`."""
+
+
+@contextlib.contextmanager
+def overridden(seeds: int | None, backend: str | None, scheduler: str | None) -> Iterator[None]:
+    old = dict(OVERRIDE)
+    OVERRIDE.update(seeds=seeds, backend=backend, scheduler=scheduler)
+    try:
+        yield
+    finally:
+        OVERRIDE.update(old)
+
+
+def n_seeds(quick: bool) -> int:
+    return OVERRIDE["seeds"] or scale(quick).seeds
+
+
+def mapped(fn: Any, seeds: list[int], config: Any) -> list[dict[str, Any]]:
+    """``[fn(s, config) for s in seeds]`` through :func:`backproplab.sweep.parallel_map` on the chosen backend."""
+    from ..sweep import parallel_map
+
+    return parallel_map(functools.partial(fn, config=config), seeds, backend=OVERRIDE["backend"] or "loky",
+                        scheduler=OVERRIDE["scheduler"])
+
+
 def blog_seeds(hidden: str, seed: int, quick: bool) -> list[dict[str, Any]]:
     """The blog's rule over the scale's seeds (``seed, seed + 1, ...``), each a :func:`blog_runs.run_one`
     dict. Computed once per process for each setting."""
     s = scale(quick)
+    if OVERRIDE["seeds"] or OVERRIDE["backend"]:
+        return mapped(blog_runs.run_one, list(range(seed, seed + n_seeds(quick))),
+                      blog_runs.BlogConfig(hidden=hidden, cap=s.cap))
     return list(_blog_cached(hidden, tuple(range(seed, seed + s.seeds)), s.cap, s.n_jobs))
 
 
@@ -119,6 +151,9 @@ def _exact_cached(hidden: str, seeds: tuple[int, ...], max_steps: int) -> tuple[
 
 def exact_seeds(hidden: str, seed: int, quick: bool) -> list[dict[str, Any]]:
     s = scale(quick)
+    if OVERRIDE["seeds"] or OVERRIDE["backend"]:
+        return mapped(exact_run_one, list(range(seed, seed + n_seeds(quick))),
+                      {"hidden": hidden, "max_steps": s.exact_max_steps})
     return list(_exact_cached(hidden, tuple(range(seed, seed + s.seeds)), s.exact_max_steps))
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import datasets
 from .._format import num, percent
-from . import question
+from . import question, shared
 from .base import ExperimentResult, new_figure
 
 SOURCE_TOLS = [1.0, 0.1, 0.01, 1e-3, 1e-4]
@@ -42,6 +42,14 @@ def run_one(seed: int, config: dict[str, Any]) -> dict[str, Any]:
     return {"seed": seed, "runs": out}
 
 
+def _many(seed: int, config: dict[str, Any]) -> dict[float, dict[str, list[Any]]]:
+    """``--seeds N``: one start per seed (``seed .. seed + N - 1``), through ``sweep.parallel_map``."""
+    n = shared.OVERRIDE["seeds"] or config["starts"]
+    per_seed = shared.mapped(run_one, list(range(seed, seed + n)), {**config, "starts": 1})
+    return {tol: {k: [v for r in per_seed for v in r["runs"][tol][k]] for k in ("iterations", "mae", "sse", "converged")}
+            for tol in config["tols"]}
+
+
 def _above(values: np.ndarray, x: float) -> float:
     """Fraction of ``values`` at or above ``x``."""
     return float(np.mean(values >= x))
@@ -49,7 +57,7 @@ def _above(values: np.ndarray, x: float) -> float:
 
 def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
     config = {"tols": SOURCE_TOLS, "max_iterations": 200_000, **(QUICK if quick else FULL)}
-    runs = run_one(seed, config)["runs"]
+    runs = _many(seed, config) if shared.OVERRIDE["seeds"] or shared.OVERRIDE["backend"] else run_one(seed, config)["runs"]
     table, stats = [], {}
     for tol in SOURCE_TOLS:
         it, mae, sse = (np.asarray(runs[tol][k], dtype=float) for k in ("iterations", "mae", "sse"))
