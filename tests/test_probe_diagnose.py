@@ -12,8 +12,9 @@ from backproplab import datasets, diagnostics
 from backproplab.experiments import your_own_code as sources
 from backproplab.probe import diagnosis
 
-needs_diagnose_record = pytest.mark.skipif(not hasattr(diagnostics, "diagnose_record"),
-                                           reason="diagnostics.diagnose_record (issue 18, helper h18) is not in this build")
+
+def needs_diagnose_record(test):  # diagnose_record is on main now: these tests always run
+    return test
 
 
 @pytest.fixture(scope="module")

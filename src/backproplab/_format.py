@@ -29,8 +29,10 @@ def num(value: Any, digits: int = 3) -> str:
         return str(int(value))
     if x == 0:
         return "0"
-    if 1e-3 <= abs(x) < 1e5:
+    if 1e-3 <= abs(x) < 10**digits:
         return f"{x:.{digits}g}"
+    if 10**digits <= abs(x) < 1e15:  # 2000.0 -> "2000", 12345.6 -> "12300": no exponent for numbers people count
+        return f"{round(x, digits - 1 - int(math.floor(math.log10(abs(x))))):.0f}"
     return f"{x:.{max(digits - 1, 0)}e}"
 
 
