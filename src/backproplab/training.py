@@ -271,6 +271,10 @@ class Trainer:
         self.checkpoints = self._checkpoint_hook()  # resumes, when asked to
         self.schedule.start(opt.lr)
         self.previous = [p.value.copy() for p in opt.params]
+        self.initial = [p.copy() for p in self.previous]  # restored when even the last finite loss is worse
+        self.start_loss = float(net._loss_value(X[:START_ROWS], y[:START_ROWS]))
+        # a loss this far above the start is divergence, caught before it overflows to inf
+        self.diverge_above = DIVERGE_FACTOR * max(self.start_loss, 1.0) if math.isfinite(self.start_loss) else math.inf
         self.previous_weights = net.split(self.previous[0]) if net.flat is not None else self.previous
         self.bar = _progress_bar(config.progress, config.max_steps, config.max_epochs, self.batcher.steps_per_epoch)
         self.started = time.perf_counter()
@@ -363,12 +367,12 @@ class Trainer:
         small network, and are stored before the hooks run and when the epoch's steps end."""
         forward_backward, update, previous = self.batcher.forward_backward, self.optimizer.updater(), self.previous
         checks, step_hooks, step_limit, whole = self.update_checks, self.step_hooks, self.step_limit, self.batcher.n
-        isfinite, count, last = math.isfinite, self.step_count, self.last_loss
+        limit, count, last = self.diverge_above, self.step_count, self.last_loss
         total, rows, steps, updating = 0.0, 0, 0, False
         try:
             for index in batches:
                 loss = forward_backward(index)
-                if not isfinite(loss) or checks:
+                if not loss <= limit or checks:  # also true for nan
                     self.last_loss = last
                     if self.refuse_update(loss, count):
                         return
@@ -398,14 +402,8 @@ class Trainer:
         """Whether the update after a forward/backward pass that gave ``loss`` must not happen: the
         loss diverged (the weights of the last update are restored), or a rule that checks the
         gradient before the update is met."""
-        if not math.isfinite(loss):
-            self._restore()
-            self.reason = "diverged"
-            self.history.message = (
-                f"training diverged at step {step + 1}: the loss became {loss}; restored the "
-                f"weights of step {step} (last finite loss {self.last_loss:.6g}). Try a learning rate "
-                f"below {self.optimizer.lr:g}, scaled inputs, or a gradient-friendlier activation."
-            )
+        if not loss <= self.diverge_above:
+            self._diverged(loss, step)
             return True
         for check in self.update_checks:
             if check(step):
@@ -437,6 +435,29 @@ class Trainer:
         return True
 
     # ------------------------------------------------------------------ the weights before an update
+    def _diverged(self, loss: float, step: int) -> None:
+        """Restore weights whose loss is no worse than the run's start, and say what to change."""
+        from ._format import num
+
+        self.reason = "diverged"
+        if math.isfinite(self.last_loss) and self.last_loss <= max(self.start_loss, 0.0) * 1.0001 + 1e-300:
+            self._restore()
+            kept = f"restored the weights of step {step} (loss {num(self.last_loss)})"
+        else:
+            for p, saved in zip(self.optimizer.params, self.initial):
+                _fastnp.copyto(p.value, saved)
+            kept = (f"restored the starting weights (loss {num(self.start_loss)}), since the last finite loss "
+                    f"{num(self.last_loss)} was already worse")
+        peak = float(np.max(np.abs(self.X))) if self.X.size else 0.0
+        if not math.isfinite(peak) or peak > HUGE_INPUT:
+            advice = (f"The inputs reach {num(peak)} in absolute value: standardise them first "
+                      "(Network.mlp(scale=\"standard\"), or --scale standard)")
+        else:
+            advice = (f"Try a learning rate below {self.optimizer.lr:g}, scaled inputs, or a "
+                      "gradient-friendlier activation")
+        what = "became" if not math.isfinite(loss) else f"rose over {num(DIVERGE_FACTOR)}x the start to"
+        self.history.message = f"training diverged at step {step + 1}: the loss {what} {num(loss)}; {kept}. {advice}."
+
     def _restore(self) -> None:
         for p, saved in zip(self.optimizer.params, self.previous):
             _fastnp.copyto(p.value, saved)
@@ -703,6 +724,14 @@ def _validation_split(
     order = rng.permutation(X.shape[0])
     val_idx, train_idx = order[:n_val], order[n_val:]
     return X[train_idx], y[train_idx], X[val_idx], y[val_idx]
+
+
+#: a step loss above this many times max(start loss, 1) is divergence
+DIVERGE_FACTOR = 1e6
+#: rows of the training set whose loss is the run's start
+START_ROWS = 4096
+#: inputs beyond this magnitude are named as the cause of a divergence, before the learning rate
+HUGE_INPUT = 1e6
 
 
 def _with_weights(net: Network, y: np.ndarray, sample_weight: Any) -> np.ndarray:
