@@ -14,6 +14,7 @@ empty in the plain case, so an unused feature costs nothing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import itertools
 import logging
@@ -326,6 +327,13 @@ class Trainer:
         self.epoch_hooks = [(hook.on_epoch_end, _reason(hook)) for hook in epoch_sources
                             if overrides(hook, "on_epoch_end")]
         self.end_hooks = [hook for hook in [self.checkpoints, *callbacks] if hook is not None]
+        # what steps() reads at the start of every epoch, in one tuple: a small network runs an epoch
+        # in a few steps, so these reads are a measurable share of its time
+        batcher = self.batcher
+        self.loop = (batcher.forward_backward, self.optimizer.updater(), self.previous, self.update_checks,
+                     self.step_hooks, self.step_limit, batcher.n, self.diverge_above)
+        self.epoch_batches = batcher.epochs(self.rng, self.config.sampling, self.config.shuffle)
+        self.epoch_extras = bool(self.config.metrics) or self.X_val is not None
 
     def _monitor_hooks(self) -> list[Callback]:
         monitor = self.config.monitor
@@ -355,19 +363,20 @@ class Trainer:
         resumed run has done already."""
         if self.checkpoints is not None:
             self.epoch_rng_state = self.rng.bit_generator.state
-        batches = self.batcher.epoch(self.rng, self.config.sampling, self.config.shuffle)
-        self.in_epoch = True
-        self.epoch_loss, self.epoch_rows, self.epoch_steps = 0.0, 0, 0
-        self.skip_done, skip, self.skip = self.skip, self.skip, 0
-        return itertools.islice(batches, skip, None) if skip else batches
+        batches = self.epoch_batches()
+        self.in_epoch = True  # (steps() sets the epoch's counters)
+        skip = self.skip_done = self.skip
+        if skip:
+            self.skip = 0
+            return itertools.islice(batches, skip, None)
+        return batches
 
     def steps(self, batches: Iterable[np.ndarray | None]) -> None:
         """One step per batch of ``batches`` (forward/backward, checks, update, step hooks), until they
         run out or something stops the run. The counters live in locals here, the hot path of a
         small network, and are stored before the hooks run and when the epoch's steps end."""
-        forward_backward, update, previous = self.batcher.forward_backward, self.optimizer.updater(), self.previous
-        checks, step_hooks, step_limit, whole = self.update_checks, self.step_hooks, self.step_limit, self.batcher.n
-        limit, count, last = self.diverge_above, self.step_count, self.last_loss
+        forward_backward, update, previous, checks, step_hooks, step_limit, whole, limit = self.loop
+        count, last = self.step_count, self.last_loss
         total, rows, steps, updating = 0.0, 0, 0, False
         try:
             for index in batches:
@@ -420,17 +429,17 @@ class Trainer:
             return False
         history = self.history
         self.in_epoch = False
-        self.epoch += 1
-        epoch_mean = self.epoch_loss / self.epoch_rows
+        epoch = self.epoch = self.epoch + 1
         history.epoch_time.append(time.perf_counter() - self.started)
-        history.loss.append(epoch_mean)
+        history.loss.append(self.epoch_loss / self.epoch_rows)
         history.lr.append(self.optimizer.lr)
-        if self.config.metrics:
-            _epoch_metrics(self.net, self.config.metrics, self.X, self.y_plain, self.X_val, self.y_val, history)
-        if self.X_val is not None and self.y_val is not None:
-            history.val_loss.append(self.net._loss_value(self.X_val, self.y_val))
+        if self.epoch_extras:
+            if self.config.metrics:
+                _epoch_metrics(self.net, self.config.metrics, self.X, self.y_plain, self.X_val, self.y_val, history)
+            if self.X_val is not None and self.y_val is not None:
+                history.val_loss.append(self.net._loss_value(self.X_val, self.y_val))
         for hook, reason in self.epoch_hooks:
-            if hook(self.epoch, history) and not self.reason:
+            if hook(epoch, history) and not self.reason:
                 self.reason = reason
         return True
 
@@ -607,17 +616,20 @@ class Batcher:
         elif self.gather is not None:
             self.forward_backward = self._gathered
         else:
-            self.forward_backward = self._taken
+            self.forward_backward = self._taker()
 
-    def epoch(self, rng: np.random.Generator, sampling: str, shuffle: bool) -> Iterable[np.ndarray | None]:
-        """The batches of one epoch as row indices (None: the whole set)."""
+    def epochs(self, rng: np.random.Generator, sampling: str, shuffle: bool) -> Callable[[], Iterable[np.ndarray | None]]:
+        """What gives the batches of one epoch, as row indices (None: the whole set), chosen once."""
         n, size = self.n, self.batch
         if size == n:
-            return (None,)
+            return lambda: (None,)
         if sampling == "random":
-            return _random_batches(rng, n, size, self.steps_per_epoch)
-        order = rng.permutation(n) if shuffle else np.arange(n)
-        return (order[i : i + size] for i in range(0, n, size))
+            return functools.partial(_random_batches, rng, n, size, self.steps_per_epoch)
+
+        def ordered() -> Iterable[np.ndarray]:
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            return (order[i : i + size] for i in range(0, n, size))
+        return ordered
 
     def _switch(self, size: int) -> None:
         if size not in self.y_buffers:
@@ -641,14 +653,22 @@ class Batcher:
     def _whole(self, index: None) -> float:
         return self.net.forward_backward(self.X, self.y_full)
 
-    def _taken(self, index: np.ndarray) -> float:
-        if index.shape[0] != self.last_size:
-            self._switch(index.shape[0])
-        # "clip" skips take's bounds-checking temporary copy; the indices are ours and in range
-        Xb = self.X.take(index, 0, self.xb, "clip")
-        if self.yb_ordered is None:  # (_targets inlined: this is the path of small networks)
-            return self.net.forward_backward(Xb, self.y.take(index, 0, self.yb, "clip"))
-        return self.net.forward_backward(Xb, self._targets(index))
+    def _taker(self) -> Callable[[np.ndarray], float]:
+        """``np.take`` of each batch into row-major buffers, then the forward/backward pass. The path
+        of small networks, so what it reads is held in the closure rather than looked up per step."""
+        take_X, take_y, forward_backward, switch = self.X.take, self.y.take, self.net.forward_backward, self._switch
+
+        def taken(index: np.ndarray) -> float:
+            if index.shape[0] != self.last_size:
+                switch(index.shape[0])
+            # "clip" skips take's bounds-checking temporary copy; the indices are ours and in range
+            Xb = take_X(index, 0, self.xb, "clip")
+            yb, ordered = take_y(index, 0, self.yb, "clip"), self.yb_ordered
+            if ordered is not None:  # (see _targets)
+                _fastnp.copyto(ordered, yb)
+                yb = ordered
+            return forward_backward(Xb, yb)
+        return taken
 
     def _gathered(self, index: np.ndarray) -> float:
         size = index.shape[0]
