@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import load_iris, make_regression
+from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -203,3 +203,29 @@ def test_scale_standardises_inside_the_model_and_survives_save(tmp_path):
     loaded = bp.load(tmp_path / "wine.npz")
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     assert loaded.get_params()["scale"] == "standard"
+
+
+def test_invscaling_follows_scikit_learns_sgd_optimizer_per_sample():
+    # scikit-learn's own optimizer object: its rate after each epoch, from t_ = samples seen
+    from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
+
+    X, y = make_classification(n_samples=150, n_features=4, random_state=0)
+    model = BackpropClassifier(hidden_layer_sizes=(5,), solver="sgd", learning_rate="invscaling", power_t=0.4,
+                               learning_rate_init=0.2, momentum=0.0, max_iter=4, random_state=0).fit(X, y)
+    reference = SGDOptimizer([np.zeros(1)], learning_rate_init=0.2, lr_schedule="invscaling", power_t=0.4)
+    expected = [0.2]
+    for epoch in range(1, 4):
+        reference.iteration_ends(epoch * len(X))
+        expected.append(reference.learning_rate)
+    assert model.history_.lr == pytest.approx(expected, rel=1e-12)
+    assert model.t_ == 4 * len(X)
+
+
+def test_schedules_apply_to_sgd_only_as_in_scikit_learn():
+    X, y = make_classification(n_samples=120, n_features=4, random_state=0)
+    adam = BackpropClassifier(hidden_layer_sizes=(5,), solver="adam", learning_rate="invscaling", max_iter=3,
+                              random_state=0).fit(X, y)
+    assert adam.history_.lr == [adam.learning_rate_init] * 3
+    sgd = BackpropClassifier(hidden_layer_sizes=(5,), solver="sgd", learning_rate="invscaling", max_iter=3,
+                             random_state=0).fit(X, y)
+    assert sgd.history_.lr[1] < sgd.history_.lr[0]

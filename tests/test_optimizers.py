@@ -95,6 +95,11 @@ def test_schedules():
     inv = InverseScaling(power_t=0.5)
     inv.start(1.0)
     assert inv(3, 0, 0) == pytest.approx(0.5)
+    per_sample = InverseScaling(power_t=0.5, per_epoch=99)  # t counts samples: 2 epochs of 99 rows
+    per_sample.start(1.0)
+    assert per_sample(2, 0, 0) == pytest.approx(1 / 199**0.5)
+    with pytest.raises(ValueError, match="per_epoch"):
+        InverseScaling(per_epoch=0)
     plateau = ReduceOnPlateau(factor=0.5, patience=2)
     plateau.start(1.0)
     lrs = [plateau(e, lr, loss) for e, (lr, loss) in enumerate([(1.0, 1.0), (1.0, 1.0), (1.0, 1.0)])]

@@ -5,13 +5,23 @@ mirror ``MLPClassifier``/``MLPRegressor`` where the meaning is the same; backpro
 (``loss``, ``output``, ``stop``, ``monitor``, ``dtype``) come on top.
 
 Differences from scikit-learn's MLP, on purpose:
-- ``alpha`` is scikit-learn's: the L2 term is ``alpha / (2 * batch_size) * sum ||W||^2`` per batch,
-  so backproplab's ``l2`` is ``alpha / batch_size``.
+- ``alpha`` is scikit-learn's L2 strength: scikit-learn adds ``alpha / (2 * n_batch) * sum ||W||^2``
+  to each batch's loss, ``n_batch`` being that batch's own row count. Here ``l2`` is fixed for the
+  fit at ``alpha / batch_size`` (the batch size in use, at most the training rows), so the last,
+  shorter batch of an epoch gets a slightly weaker penalty than in scikit-learn.
 - With ``early_stopping`` the validation *loss* (not the score) decides, and the best weights are kept.
 - ``solver`` also accepts "rmsprop"; "lbfgs" is not offered (backproplab trains by backprop steps).
 - ``tol`` keeps scikit-learn's meaning: the regressor's "mse" is the full mean squared error, twice
   scikit-learn's half squared error, so the plateau rule compares against ``2 * tol``.
-- ``init`` (default "glorot_uniform", the bound scikit-learn's MLP uses) picks the initialiser.
+- ``init`` (default "glorot_uniform": weights from ``U(-l, l)``, ``l = sqrt(6 / (fan_in + fan_out))``,
+  and zero biases) picks the initialiser. scikit-learn's MLP draws the biases from the same range too,
+  and uses ``l = sqrt(2 / (fan_in + fan_out))`` with ``activation="logistic"``.
+- ``learning_rate`` ("constant", "invscaling", "adaptive") applies to ``solver="sgd"`` only, as in
+  scikit-learn. "invscaling" is scikit-learn's ``lr = learning_rate_init / (t + 1) ** power_t`` with
+  ``t`` the samples seen, updated at the end of each epoch. "adaptive" divides the rate by 5 after
+  two epochs without improvement (backproplab's ``ReduceOnPlateau``); unlike scikit-learn it does not
+  replace the ``n_iter_no_change`` stop.
+- ``t_`` counts the training samples seen, as scikit-learn's does.
 """
 
 from __future__ import annotations
@@ -137,10 +147,12 @@ class _BaseBackprop(BaseEstimator):
             return optimizers.Adam(lr=lr, beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon)
         return optimizers.RMSProp(lr=lr, eps=self.epsilon)
 
-    def _schedule(self) -> optimizers.Schedule:
+    def _schedule(self, training_rows: int) -> optimizers.Schedule:
         choose("learning_rate", self.learning_rate, SCHEDULES)
+        if self.solver != "sgd":  # scikit-learn's schedules are for SGD; Adam and RMSProp keep their rate
+            return optimizers.Constant()
         if self.learning_rate == "invscaling":
-            return optimizers.InverseScaling(self.power_t)
+            return optimizers.InverseScaling(self.power_t, per_epoch=training_rows)
         if self.learning_rate == "adaptive":
             return optimizers.ReduceOnPlateau(factor=0.2, patience=2, tol=0.0)
         return optimizers.Constant()
@@ -190,7 +202,9 @@ class _BaseBackprop(BaseEstimator):
                 scaler.fit(X)
             self._optimizer_state = self._optimizer()
             self.loss_curve_, self.validation_loss_, self.n_iter_, self.t_ = [], [], 0, 0
-        batch = self._batch(len(X))
+        held_out = int(round(self.validation_fraction * len(X))) if (self.early_stopping and not incremental) else 0
+        training_rows = len(X) - held_out  # (the split fit makes for validation)
+        batch = self._batch(training_rows)
         self.network_.l2 = float(self.alpha) / batch
         stop = Stop() if incremental else self._stop()
         if not incremental:
@@ -210,7 +224,7 @@ class _BaseBackprop(BaseEstimator):
                 progress=False,
                 callbacks=[_IterationLines(self.n_iter_)] if self.verbose else [],
                 monitor=self.monitor,
-                schedule=None if incremental else self._schedule(),
+                schedule=None if incremental else self._schedule(training_rows),
                 **extra,
             )
         for warning in caught:
@@ -221,7 +235,7 @@ class _BaseBackprop(BaseEstimator):
         self.loss_curve_ = list(self.loss_curve_) + list(history.loss)
         self.validation_loss_ = list(self.validation_loss_) + list(history.val_loss)
         self.n_iter_ += history.n_epochs
-        self.t_ += history.n_steps
+        self.t_ += history.n_epochs * training_rows  # samples seen, as scikit-learn counts them
         finite = [v for v in self.loss_curve_ if np.isfinite(v)]
         self.best_loss_ = min(finite) if finite else float("nan")
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else float("nan")

@@ -345,13 +345,18 @@ class StepDecay(Schedule):
 
 
 class InverseScaling(Schedule):
-    """``lr = lr0 / (epoch + 1) ** power_t``, scikit-learn's "invscaling" counted in epochs."""
+    """``lr = lr0 / (t + 1) ** power_t`` after each epoch, with ``t = epoch * per_epoch``.
 
-    def __init__(self, power_t: float = 0.5) -> None:
+    With the default ``per_epoch=1``, ``t`` counts epochs. With ``per_epoch`` the number of training
+    rows, ``t`` counts the samples seen, which is scikit-learn's "invscaling" (its MLP updates the
+    rate at the end of each epoch from ``t_``, the samples seen); the estimators pass it so."""
+
+    def __init__(self, power_t: float = 0.5, per_epoch: float = 1.0) -> None:
         self.power_t = check_real("power_t", power_t, minimum=0.0)
+        self.per_epoch = check_real("per_epoch", per_epoch, minimum=0.0, strict=True)
 
     def __call__(self, epoch: int, lr: float, loss: float) -> float:
-        return self.initial_lr / (epoch + 1) ** self.power_t
+        return self.initial_lr / (epoch * self.per_epoch + 1) ** self.power_t
 
 
 class ReduceOnPlateau(Schedule):
