@@ -878,7 +878,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
+def _main_parser() -> Parser:
     parser = Parser(
         prog="backproplab",
         description="Fully-connected networks trained by explicit backpropagation, with gradient checks "
@@ -895,14 +895,18 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"backproplab {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    return parser
 
+
+def _add_demo(sub: Any) -> None:
     p = _sub(sub, "demo", "run every reproduction of the source documents and print source vs ours", "backproplab demo --out demo-output")
     p.add_argument("--out", default=None, help="folder for figures, results and the HTML report")
     p.add_argument("--quick", action="store_true", help="fewer seeds and steps")
     _common(p)
     p.set_defaults(func=cmd_demo)
 
+
+def _add_experiment(sub: Any) -> None:
     p = _sub(sub, "experiment", "list or run the reproductions of the source documents", "backproplab experiment run stall --json")
     p.add_argument("action", choices=["list", "run"])
     p.add_argument("name", nargs="?", help="experiment name (see `experiment list`)")
@@ -915,6 +919,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_experiment)
 
+
+def _add_train(sub: Any) -> None:
     p = _sub(sub, "train", "train a network on a data file", "backproplab train data.csv --target y --layers 8,8 --save model.npz")
     p.add_argument("data", help=".csv, .tsv, .npz, .npy or .mat file")
     p.add_argument("--target", required=True, help="target column name(s), comma-separated")
@@ -926,6 +932,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_train)
 
+
+def _add_predict(sub: Any) -> None:
     p = _sub(sub, "predict", "predict with a saved model", "backproplab predict model.npz data.csv --target y --out preds.csv")
     p.add_argument("model")
     p.add_argument("data")
@@ -937,6 +945,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, seed=False)
     p.set_defaults(func=cmd_predict)
 
+
+def _add_evaluate(sub: Any) -> None:
     p = _sub(sub, "evaluate", "score a saved model on labelled data", "backproplab evaluate model.npz test.csv --target y")
     p.add_argument("model")
     p.add_argument("data")
@@ -948,6 +958,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, seed=False)
     p.set_defaults(func=cmd_evaluate)
 
+
+def _add_gradcheck(sub: Any) -> None:
     p = _sub(sub, "gradcheck", "check a network's gradients against finite differences (exit 1 on failure)",
              "backproplab gradcheck data.csv --target y --layers 4,4 --hidden tanh")
     p.add_argument("model_or_data", help="a saved model followed by DATA, or only DATA with --layers")
@@ -959,6 +971,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_gradcheck)
 
+
+def _add_doctor(sub: Any) -> None:
     p = _sub(sub, "doctor", "diagnose why training stalls, with evidence and remedies", "backproplab doctor data.csv --target y --report doctor.html")
     p.add_argument("data")
     p.add_argument("--target", required=True, help="target column name(s) or index(es)")
@@ -969,12 +983,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_doctor)
 
+
+def _add_report(sub: Any) -> None:
     p = _sub(sub, "report", "build an HTML report from a saved History JSON", "backproplab report history.json -o report.html")
     p.add_argument("history", help="a History saved with History.to_json(path) or `train --history`, or `train --json` output")
     p.add_argument("-o", "--output", required=True, help="the HTML file to write")
     _common(p, seed=False)
     p.set_defaults(func=cmd_report)
 
+
+def _add_bench(sub: Any) -> None:
     p = _sub(sub, "bench", "side-by-side benchmarks against scikit-learn (and PyTorch when installed)", "backproplab bench --quick\n  backproplab bench --only 1,4     # the blog network's step and the 784 network")
     p.add_argument("--quick", action="store_true", help="small sizes and few repeats (a smoke test)")
     p.add_argument("--repeats", type=int, default=None, help="repeats per measurement (default 5, quick 1)")
@@ -985,6 +1003,17 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, seed=False)
     p.set_defaults(func=cmd_bench)
 
+
+#: the subcommands in the order `backproplab --help` lists them (sweep, dashboard and playground follow)
+SUBCOMMANDS = (_add_demo, _add_experiment, _add_train, _add_predict, _add_evaluate, _add_gradcheck, _add_doctor,
+               _add_report, _add_bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _main_parser()
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for add in SUBCOMMANDS:
+        add(sub)
     from . import sweep_cli
 
     sweep_cli.add_parser(sub)
