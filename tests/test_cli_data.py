@@ -299,3 +299,67 @@ def test_doctor_and_gradcheck_with_a_model_read_columns_by_name(capsys, iris_mod
     iris_frame.drop(columns=["petal_width"]).to_csv(missing, index=False)
     code, _, err = run(capsys, "doctor", missing, "--target", "species", "--model", iris_model)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "missing the column(s) 'petal_width'" in err
+
+
+def test_train_and_evaluate_metrics_are_weighted_by_the_weight_column(capsys, iris_frame, tmp_path):
+    from sklearn import metrics as sk
+
+    rng = np.random.default_rng(3)
+    frame = iris_frame.assign(w=rng.uniform(0.1, 4.0, len(iris_frame)).round(3))
+    frame["sepal_width"] += rng.normal(scale=2.0, size=len(frame))  # not every row is right: weights matter
+    frame[["w", "species", "sepal_width", "id", "petal_width", "sepal_length", "petal_length"]].to_csv(
+        tmp_path / "w.csv", index=False)
+    common = ["--target", "species", "--weight", "w", "--layers", "4", "--epochs", "8", "--verbose", "0"]
+    code, out, err = run(capsys, "train", tmp_path / "w.csv", *common, "--json", "--save", tmp_path / "m.npz")
+    assert code == 0, err
+    trained = json.loads(out)
+    code, out, _ = run(capsys, "predict", tmp_path / "m.npz", tmp_path / "w.csv", "--json")
+    predicted, truth, w = json.loads(out)["predictions"]["species"], frame["species"], frame["w"]
+    assert trained["weighted_by"] == "w"
+    assert trained["train_metrics"]["accuracy"] == pytest.approx(sk.accuracy_score(truth, predicted, sample_weight=w))
+    assert trained["train_metrics"]["f1"] == pytest.approx(sk.f1_score(truth, predicted, average="macro", sample_weight=w))
+    assert sk.accuracy_score(truth, predicted) != pytest.approx(sk.accuracy_score(truth, predicted, sample_weight=w))
+    code, out, err = run(capsys, "train", tmp_path / "w.csv", *common)
+    assert code == 0 and "training set (150 rows, metrics weighted by 'w'): accuracy " in out, err
+    code, out, err = run(capsys, "evaluate", tmp_path / "m.npz", tmp_path / "w.csv", "--weight", "w", "--json")
+    assert code == 0, err
+    scores = json.loads(out)
+    classes = ["setosa", "versicolor", "virginica"]
+    assert scores["weighted_by"] == "w" and scores["accuracy"] == pytest.approx(trained["train_metrics"]["accuracy"])
+    assert scores["recall"] == pytest.approx(sk.recall_score(truth, predicted, average="macro", sample_weight=w))
+    np.testing.assert_allclose(scores["confusion"], sk.confusion_matrix(truth, predicted, labels=classes, sample_weight=w))
+    assert scores["per_class"]["setosa"]["support"] == pytest.approx(w[truth == "setosa"].sum())
+    code, out, _ = run(capsys, "evaluate", tmp_path / "m.npz", tmp_path / "w.csv", "--json")
+    plain = json.loads(out)
+    assert "weighted_by" not in plain and plain["accuracy"] == pytest.approx(sk.accuracy_score(truth, predicted))
+    assert plain["loss"] != pytest.approx(scores["loss"])
+    code, out, _ = run(capsys, "evaluate", tmp_path / "m.npz", tmp_path / "w.csv", "--weight", "w")
+    assert out.splitlines()[0] == "metrics weighted by 'w'"
+    code, _, err = run(capsys, "evaluate", tmp_path / "m.npz", tmp_path / "w.csv", "--weight", "weights")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "has no column 'weights' (the weight)" in err
+
+
+def test_weighted_regression_metrics_and_a_weighted_validation_split(capsys, tmp_path):
+    from sklearn import metrics as sk
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(120, 3))
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "w": rng.integers(0, 5, 120),
+                          "price": 50 + 10 * X[:, 0] - 5 * X[:, 1] + rng.normal(scale=4, size=120)})
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    code, out, err = run(capsys, "train", tmp_path / "r.csv", "--target", "price", "--weight", "w", "--epochs", "20",
+                         "--verbose", "0", "--save", tmp_path / "r.npz")
+    assert code == 0 and "training set (120 rows, metrics weighted by 'w'): mae " in out, err
+    code, out, err = run(capsys, "evaluate", tmp_path / "r.npz", tmp_path / "r.csv", "--weight", "w", "--json")
+    assert code == 0, err
+    scores = json.loads(out)
+    code, out, _ = run(capsys, "predict", tmp_path / "r.npz", tmp_path / "r.csv", "--json")
+    predicted, w = np.array(json.loads(out)["predictions"]["price"]), frame["w"]
+    assert scores["mae"] == pytest.approx(sk.mean_absolute_error(frame["price"], predicted, sample_weight=w))
+    assert scores["rmse"] == pytest.approx(sk.root_mean_squared_error(frame["price"], predicted, sample_weight=w))
+    assert scores["r2"] == pytest.approx(sk.r2_score(frame["price"], predicted, sample_weight=w))
+    frame.assign(label=np.arange(120) % 3).to_csv(tmp_path / "c.csv", index=False)  # weights and a validation split
+    code, out, err = run(capsys, "train", tmp_path / "c.csv", "--target", "label", "--drop", "price", "--weight", "w",
+                         "--val-fraction", "0.2", "--epochs", "2", "--verbose", "0")
+    assert code == 0, err  # cross_entropy's class indices in the validation rows were not one-hot encoded
+    assert "validation set (24 rows, metrics weighted by 'w'): accuracy " in out

@@ -447,11 +447,17 @@ def _epoch_logging(args: argparse.Namespace) -> tuple[list[Any], bool]:
     return ([EpochLines(stream, total)], False) if lines else ([], True)
 
 
-def _scores(metadata: dict[str, Any], y: Any, outputs: np.ndarray, source: str) -> dict[str, Any]:
+def _scores(metadata: dict[str, Any], y: Any, outputs: np.ndarray, source: str,
+            sample_weight: np.ndarray | None = None) -> dict[str, Any]:
     from .tabular import evaluate_outputs
 
     names = ["accuracy", "f1"] if metadata["task"] == "classification" else ["mae", "rmse", "r2"]
-    return evaluate_outputs(metadata, y, outputs, names, source)
+    return evaluate_outputs(metadata, y, outputs, names, source, sample_weight)
+
+
+def _weighted_note(weight: str | None) -> str:
+    """What the printed metrics are weighted by, or nothing."""
+    return f"metrics weighted by {weight!r}" if weight else ""
 
 
 def _warn(message: str) -> None:
@@ -535,8 +541,11 @@ def _train_scores(run: _TableRun, metadata: dict[str, Any]) -> tuple[dict[str, A
     """Metrics of the fitted network on its training rows and, with a validation split, its validation rows."""
     from .tabular import predict_rows
 
+    weights = run.dataset.sample_weight
+
     def score(rows: np.ndarray, X: np.ndarray) -> dict[str, Any]:
-        return _scores(metadata, run.dataset.y[rows], predict_rows(run.net, X), run.dataset.source)
+        return _scores(metadata, run.dataset.y[rows], predict_rows(run.net, X), run.dataset.source,
+                       None if weights is None else weights[rows])
 
     val_rows = run.val_rows
     return score(run.train_rows, run.X), None if val_rows is None else score(val_rows, run.dataset.X[val_rows])
@@ -564,15 +573,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         write_report(args.report, title=f"backproplab train {os.path.basename(args.data)}", history=history, net=net,
                      X=run.X, y=run.Y)
     if args.json:
+        weighted = {"weighted_by": args.weight} if args.weight else {}
         emit_json({"history": history.to_dict(), "train_metrics": scores, "validation_metrics": val_scores,
                    "model": args.save, "target": run.dataset.target_names, "task": run.prepared.task,
-                   "classes": metadata["classes"], "features": run.dataset.feature_names})
+                   "classes": metadata["classes"], "features": run.dataset.feature_names, **weighted})
         return 0
+    note = f", {_weighted_note(args.weight)}" if args.weight else ""
     print(f"network: {net!r}")
     print(_history_summary(history))
-    print(f"training set ({len(run.train_rows)} rows): " + _score_text(scores))
+    print(f"training set ({len(run.train_rows)} rows{note}): " + _score_text(scores))
     if val_scores is not None and run.val_rows is not None:
-        print(f"validation set ({len(run.val_rows)} rows): " + _score_text(val_scores))
+        print(f"validation set ({len(run.val_rows)} rows{note}): " + _score_text(val_scores))
     for path, what in ((args.save, "saved model to"), (args.history, "wrote history to"), (args.report, "wrote report to")):
         if path:
             print(f"{what} {path}")
@@ -726,15 +737,24 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .data import weight_column
     from .tabular import encode_targets, evaluate_outputs, predict_rows
 
     if not _has_names(args.model):
+        if args.weight:
+            raise ValueError(f"--weight {args.weight} needs a model saved by `backproplab train`, which records the "
+                             f"column names; {args.model} was saved without them")
         return _evaluate_by_position(args)
     net, metadata, frame, X, y = _labelled_table(args)
+    source = repr(args.data)
+    weights = None if args.weight is None else weight_column(frame, args.weight, source)
     outputs = predict_rows(net, X)
     names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
-    scores = evaluate_outputs(metadata, y, outputs, names, repr(args.data))
-    scores["loss"] = net.evaluate(X, encode_targets(metadata, y, repr(args.data)), ["loss"])["loss"]
+    scores = evaluate_outputs(metadata, y, outputs, names, source, weights)
+    targets = encode_targets(metadata, y, source)
+    scores["loss"] = net.evaluate(X, targets, ["loss"], sample_weight=weights)["loss"]
+    if args.weight:
+        scores["weighted_by"] = args.weight
     if args.json:
         emit_json(scores)
     else:
@@ -746,8 +766,9 @@ def _evaluation_text(scores: dict[str, Any]) -> str:
     from ._format import num
 
     macro = ("precision", "recall", "f1")
-    lines = [f"{'macro ' if name in macro else ''}{name}: {num(value)}" for name, value in scores.items()
-             if isinstance(value, float)]
+    lines = [_weighted_note(scores["weighted_by"])] if scores.get("weighted_by") else []
+    lines += [f"{'macro ' if name in macro else ''}{name}: {num(value)}" for name, value in scores.items()
+              if isinstance(value, float)]
     if "per_class" in scores:
         rows = scores["per_class"]
         names = [n for n in ("precision", "recall", "f1", "support") if n in next(iter(rows.values()))]
@@ -761,7 +782,7 @@ def _evaluation_text(scores: dict[str, Any]) -> str:
         lines.append("confusion matrix (rows: true class, columns: predicted):")
         lines.append(" " * width + "".join(f"{label:>{width}}" for label in labels))
         for label, row in zip(labels, scores["confusion"]):
-            lines.append(f"{label:<{width}}" + "".join(f"{v:>{width}}" for v in row))
+            lines.append(f"{label:<{width}}" + "".join(f"{num(v, 4):>{width}}" for v in row))
     return "\n".join(lines)
 
 
@@ -1009,6 +1030,8 @@ def _add_evaluate(sub: Any) -> None:
                    "f1, confusion (classification) or mae, rmse, r2, mse (regression); default all")
     _match_options(p)
     p.add_argument("--id", default=None, metavar="COL", help="an id column of DATA to leave out of the features")
+    p.add_argument("--weight", default=None, metavar="COL", help="weigh the rows by this column of DATA in every "
+                   "metric and the loss (scikit-learn's sample_weight)")
     _common(p, seed=False)
     p.set_defaults(func=cmd_evaluate)
 
