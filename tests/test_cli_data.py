@@ -230,3 +230,136 @@ def test_outputs_may_not_overwrite_inputs(capsys, iris_model, tmp_path):
     assert code == 2 and "is the same file as MODEL" in err and bp.load(iris_model) is not None
     code, _, err = run(capsys, "train", tmp_path / "iris.csv", "--target", "species", "--history", tmp_path / "iris.csv")
     assert code == 2 and "is the same file as DATA" in err
+
+
+@pytest.fixture
+def iris_numbered_csv(tmp_path, iris_frame):
+    """Iris with text labels and a row-number column that is not named like an id (so only --drop removes it)."""
+    path = tmp_path / "iris_numbered.csv"
+    iris_frame.rename(columns={"id": "sample_no"}).to_csv(path, index=False)
+    return path
+
+
+def _network_spec(out):
+    return json.loads(out)["history"]["config"]["network"]
+
+
+def test_doctor_reads_text_labels_and_trains_the_network_train_trains(capsys, iris_numbered_csv, iris_frame):
+    options = ["--target", "species", "--drop", "sample_no", "--layers", "8", "--epochs", "5", "--json"]
+    code, out, err = run(capsys, "doctor", iris_numbered_csv, *options)
+    assert code == 0, err  # the numeric-only reader refused 'setosa'
+    doctor = json.loads(out)
+    code, out, err = run(capsys, "train", iris_numbered_csv, *options, "--verbose", "0")
+    assert code == 0, err
+    train = json.loads(out)["history"]
+    spec = doctor["history"]["config"]["network"]
+    assert spec == train["config"]["network"] and doctor["history"]["loss"] == train["loss"]
+    assert [layer["type"] for layer in spec["layers"]] == ["Standardize", "Dense", "ReLU", "Dense", "Softmax"]
+    assert spec["layers"][1]["in_features"] == 4 and spec["layers"][3]["out_features"] == 3
+    features = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    np.testing.assert_allclose(spec["layers"][0]["mean"], iris_frame[features].mean())  # fitted on the 4 features
+    code, out, err = run(capsys, "doctor", iris_numbered_csv, *options[:2], "--epochs", "1", "--json")
+    assert code == 0, err and _network_spec(out)["layers"][1]["in_features"] == 5  # without --drop it is a feature
+    code, out, err = run(capsys, "doctor", iris_numbered_csv, *options[:4], "--scale", "none", "--epochs", "1", "--json")
+    assert code == 0, err
+    assert _network_spec(out)["layers"][0]["type"] == "Dense" and "Standardize" not in out
+
+
+def test_gradcheck_reads_the_table_as_train_does(capsys, iris_numbered_csv, tmp_path):
+    code, out, err = run(capsys, "gradcheck", iris_numbered_csv, "--target", "species", "--drop", "sample_no",
+                         "--layers", "4", "--hidden", "tanh")
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("task: classification of 'species' into 3 classes") and "PASSED" in out
+    assert "W1     (4, 4)" in out  # four features: sample_no was dropped
+    code, out, _ = run(capsys, "gradcheck", iris_numbered_csv, "--target", "species", "--features",
+                       "petal_length,petal_width", "--layers", "3", "--hidden", "tanh", "--json")
+    assert code == 0 and json.loads(out)["params"][0]["shape"] == [2, 3]
+    frame = pd.DataFrame({"a": np.linspace(0, 1, 30), "grade": np.arange(30) % 3 + 1})
+    frame.to_csv(tmp_path / "g.csv", index=False)
+    code, out, err = run(capsys, "gradcheck", tmp_path / "g.csv", "--target", "grade", "--task", "regression",
+                         "--layers", "3", "--hidden", "tanh")
+    assert code == 0, err and out.startswith("task: regression of 'grade', standardised")
+    code, _, err = run(capsys, "gradcheck", iris_numbered_csv, "--target", "colour")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "has no column 'colour' (the target)" in err
+
+
+def test_doctor_and_gradcheck_with_a_model_read_columns_by_name(capsys, iris_model, iris_frame, tmp_path):
+    shuffled = tmp_path / "shuffled.csv"
+    iris_frame[["petal_width", "species", "sepal_length", "id", "sepal_width", "petal_length"]].to_csv(shuffled, index=False)
+    results = {}
+    for name, path in (("ordered", tmp_path / "iris.csv"), ("shuffled", shuffled)):
+        code, out, err = run(capsys, "doctor", path, "--target", "species", "--model", iris_model, "--json")
+        assert code == 0, err  # the numeric-only reader refused 'setosa'
+        code, checked, err = run(capsys, "gradcheck", iris_model, path, "--json")
+        assert code == 0, err
+        results[name] = (json.loads(out)["diagnosis"], json.loads(checked))
+    assert results["shuffled"] == results["ordered"]
+    assert results["ordered"][0]["context"]["fit_vs_baseline"] < 0.5  # the model fits: its inputs are its features
+    missing = tmp_path / "missing.csv"
+    iris_frame.drop(columns=["petal_width"]).to_csv(missing, index=False)
+    code, _, err = run(capsys, "doctor", missing, "--target", "species", "--model", iris_model)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "missing the column(s) 'petal_width'" in err
+
+
+def test_train_and_evaluate_metrics_are_weighted_by_the_weight_column(capsys, iris_frame, tmp_path):
+    from sklearn import metrics as sk
+
+    rng = np.random.default_rng(3)
+    frame = iris_frame.assign(w=rng.uniform(0.1, 4.0, len(iris_frame)).round(3))
+    frame["sepal_width"] += rng.normal(scale=2.0, size=len(frame))  # not every row is right: weights matter
+    frame[["w", "species", "sepal_width", "id", "petal_width", "sepal_length", "petal_length"]].to_csv(
+        tmp_path / "w.csv", index=False)
+    common = ["--target", "species", "--weight", "w", "--layers", "4", "--epochs", "8", "--verbose", "0"]
+    code, out, err = run(capsys, "train", tmp_path / "w.csv", *common, "--json", "--save", tmp_path / "m.npz")
+    assert code == 0, err
+    trained = json.loads(out)
+    code, out, _ = run(capsys, "predict", tmp_path / "m.npz", tmp_path / "w.csv", "--json")
+    predicted, truth, w = json.loads(out)["predictions"]["species"], frame["species"], frame["w"]
+    assert trained["weighted_by"] == "w"
+    assert trained["train_metrics"]["accuracy"] == pytest.approx(sk.accuracy_score(truth, predicted, sample_weight=w))
+    assert trained["train_metrics"]["f1"] == pytest.approx(sk.f1_score(truth, predicted, average="macro", sample_weight=w))
+    assert sk.accuracy_score(truth, predicted) != pytest.approx(sk.accuracy_score(truth, predicted, sample_weight=w))
+    code, out, err = run(capsys, "train", tmp_path / "w.csv", *common)
+    assert code == 0 and "training set (150 rows, metrics weighted by 'w'): accuracy " in out, err
+    code, out, err = run(capsys, "evaluate", tmp_path / "m.npz", tmp_path / "w.csv", "--weight", "w", "--json")
+    assert code == 0, err
+    scores = json.loads(out)
+    classes = ["setosa", "versicolor", "virginica"]
+    assert scores["weighted_by"] == "w" and scores["accuracy"] == pytest.approx(trained["train_metrics"]["accuracy"])
+    assert scores["recall"] == pytest.approx(sk.recall_score(truth, predicted, average="macro", sample_weight=w))
+    np.testing.assert_allclose(scores["confusion"], sk.confusion_matrix(truth, predicted, labels=classes, sample_weight=w))
+    assert scores["per_class"]["setosa"]["support"] == pytest.approx(w[truth == "setosa"].sum())
+    code, out, _ = run(capsys, "evaluate", tmp_path / "m.npz", tmp_path / "w.csv", "--json")
+    plain = json.loads(out)
+    assert "weighted_by" not in plain and plain["accuracy"] == pytest.approx(sk.accuracy_score(truth, predicted))
+    assert plain["loss"] != pytest.approx(scores["loss"])
+    code, out, _ = run(capsys, "evaluate", tmp_path / "m.npz", tmp_path / "w.csv", "--weight", "w")
+    assert out.splitlines()[0] == "metrics weighted by 'w'"
+    code, _, err = run(capsys, "evaluate", tmp_path / "m.npz", tmp_path / "w.csv", "--weight", "weights")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "has no column 'weights' (the weight)" in err
+
+
+def test_weighted_regression_metrics_and_a_weighted_validation_split(capsys, tmp_path):
+    from sklearn import metrics as sk
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(120, 3))
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "w": rng.integers(0, 5, 120),
+                          "price": 50 + 10 * X[:, 0] - 5 * X[:, 1] + rng.normal(scale=4, size=120)})
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    code, out, err = run(capsys, "train", tmp_path / "r.csv", "--target", "price", "--weight", "w", "--epochs", "20",
+                         "--verbose", "0", "--save", tmp_path / "r.npz")
+    assert code == 0 and "training set (120 rows, metrics weighted by 'w'): mae " in out, err
+    code, out, err = run(capsys, "evaluate", tmp_path / "r.npz", tmp_path / "r.csv", "--weight", "w", "--json")
+    assert code == 0, err
+    scores = json.loads(out)
+    code, out, _ = run(capsys, "predict", tmp_path / "r.npz", tmp_path / "r.csv", "--json")
+    predicted, w = np.array(json.loads(out)["predictions"]["price"]), frame["w"]
+    assert scores["mae"] == pytest.approx(sk.mean_absolute_error(frame["price"], predicted, sample_weight=w))
+    assert scores["rmse"] == pytest.approx(sk.root_mean_squared_error(frame["price"], predicted, sample_weight=w))
+    assert scores["r2"] == pytest.approx(sk.r2_score(frame["price"], predicted, sample_weight=w))
+    frame.assign(label=np.arange(120) % 3).to_csv(tmp_path / "c.csv", index=False)  # weights and a validation split
+    code, out, err = run(capsys, "train", tmp_path / "c.csv", "--target", "label", "--drop", "price", "--weight", "w",
+                         "--val-fraction", "0.2", "--epochs", "2", "--verbose", "0")
+    assert code == 0, err  # cross_entropy's class indices in the validation rows were not one-hot encoded
+    assert "validation set (24 rows, metrics weighted by 'w'): accuracy " in out

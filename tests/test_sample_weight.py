@@ -110,3 +110,12 @@ def test_standardize_travels_with_the_model_file(tmp_path):
     loaded = bp.load(tmp_path / "m.npz")
     assert isinstance(loaded.layers[0], bp.Standardize) and loaded.layers[0].mode == "minmax"
     assert np.array_equal(loaded.predict(X), net.predict(X))
+
+
+def test_weighted_fit_takes_class_indices_in_a_validation_set():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 2)), np.arange(30) % 3
+    net = bp.Network.mlp([2, 4, 3], loss="cross_entropy", seed=0)
+    history = net.fit(X[:24], y[:24], sample_weight=rng.uniform(0.5, 2, 24), validation=(X[24:], y[24:]),
+                      max_epochs=2, lr=0.1)
+    assert len(history.val_loss) == 2 and history.val_loss[-1] == pytest.approx(net.loss(X[24:], y[24:]))

@@ -16,6 +16,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import numpy as np
@@ -131,35 +132,8 @@ def _add_network_options(parser: argparse.ArgumentParser, layers: int = 16) -> N
     group.add_argument("--l2", type=float, default=0.0, help="L2 penalty lambda (default 0)")
 
 
-def infer_loss(y: np.ndarray) -> str:
-    """bce for 0/1 targets, cross_entropy for small integer labels 0..k-1, mse otherwise."""
-    if y.shape[1] == 1:
-        values = np.unique(y)
-        if set(values.tolist()) <= {0.0, 1.0}:
-            return "bce"
-        if np.all(values == np.round(values)) and values.min() == 0 and len(values) <= 50 and values.max() == len(values) - 1:
-            return "cross_entropy"
-    return "mse"
-
-
-def _build_network(args: argparse.Namespace, X: np.ndarray, y: np.ndarray) -> Any:
-    from .network import Network
-
-    loss = args.loss or infer_loss(y)
-    n_out = int(y.max()) + 1 if loss == "cross_entropy" and y.shape[1] == 1 else y.shape[1]
-    check_parameter_memory("--layers", [X.shape[1], *args.layers, n_out])
-    return Network.mlp(
-        [X.shape[1], *args.layers, n_out],
-        hidden=args.hidden,
-        output=args.output,
-        loss=loss,
-        init=args.init,
-        seed=args.seed,
-        l2=args.l2,
-    )
-
-
-def _table_options(parser: argparse.ArgumentParser) -> None:
+def _column_options(parser: argparse.ArgumentParser, weight: bool = True) -> Any:
+    """The "data" group: how `train` reads a table (the task, scaling, which columns are features)."""
     group = parser.add_argument_group("data")
     group.add_argument("--task", choices=["classification", "regression"], default=None,
                        help="default: inferred from the target (text and small sets of integers are classes)")
@@ -169,15 +143,25 @@ def _table_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--features", default=None, metavar="COLS", help="use only these columns as features")
     group.add_argument("--drop", default=None, metavar="COLS", help="leave these columns out of the features")
     group.add_argument("--id", default=None, metavar="COL", help="an id column: not a feature, copied into predictions")
-    group.add_argument("--weight", default=None, metavar="COL", help="a column of per-row sample weights")
+    if weight:
+        group.add_argument("--weight", default=None, metavar="COL", help="a column of per-row sample weights")
+    return group
+
+
+def _table_options(parser: argparse.ArgumentParser) -> None:
+    group = _column_options(parser)
     group.add_argument("--history", default=None, metavar="PATH", help="write the training History (JSON) here, "
                        "for `backproplab report`")
     group.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1,
                        help="0 quiet; 1 a bar on a terminal, one line per epoch otherwise; 2 always lines (default 1)")
 
 
+def _ignore_extra_option(parser: Any, help_text: str = "ignore columns the model was not trained on") -> None:
+    parser.add_argument("--ignore-extra", action="store_true", help=help_text)
+
+
 def _match_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ignore-extra", action="store_true", help="ignore columns the model was not trained on")
+    _ignore_extra_option(parser)
     parser.add_argument("--drop", default=None, metavar="COLS", help="columns of DATA to ignore")
 
 
@@ -463,23 +447,44 @@ def _epoch_logging(args: argparse.Namespace) -> tuple[list[Any], bool]:
     return ([EpochLines(stream, total)], False) if lines else ([], True)
 
 
-def _scores(metadata: dict[str, Any], y: Any, outputs: np.ndarray, source: str) -> dict[str, Any]:
+def _scores(metadata: dict[str, Any], y: Any, outputs: np.ndarray, source: str,
+            sample_weight: np.ndarray | None = None) -> dict[str, Any]:
     from .tabular import evaluate_outputs
 
     names = ["accuracy", "f1"] if metadata["task"] == "classification" else ["mae", "rmse", "r2"]
-    return evaluate_outputs(metadata, y, outputs, names, source)
+    return evaluate_outputs(metadata, y, outputs, names, source, sample_weight)
+
+
+def _weighted_note(weight: str | None) -> str:
+    """What the printed metrics are weighted by, or nothing."""
+    return f"metrics weighted by {weight!r}" if weight else ""
 
 
 def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def _read_training_table(args: argparse.Namespace) -> tuple[Any, Any, np.ndarray, np.ndarray | None]:
-    """(dataset, prepared targets, training rows, validation rows), with the task line and warnings."""
+def _read_table(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(dataset, prepared targets): DATA read by column name as `train` reads it (text or integer labels
+    to classes, the task, --features/--drop/--id/--weight), with the task line and the id warning."""
     from . import data, tabular
 
-    dataset = data.load(args.data, args.target, features=args.features, drop=args.drop, id=args.id, weight=args.weight)
+    dataset = data.load(args.data, args.target, features=args.features, drop=args.drop, id=args.id,
+                        weight=getattr(args, "weight", None))  # gradcheck has no --weight
     prepared = tabular.prepare(dataset, args.task, args.loss, scale_targets=args.scale != "none")
+    if not args.json:
+        print(tabular.task_line(prepared, dataset.target_names))
+    if dataset.id_guessed:
+        _warn(f"column {dataset.id_name!r} looks like a row id (a distinct value in every row): it is not used as a "
+              "feature and is copied into predictions; name the features with --features to use it")
+    return dataset, prepared
+
+
+def _read_training_table(args: argparse.Namespace) -> tuple[Any, Any, np.ndarray, np.ndarray | None]:
+    """(dataset, prepared targets, training rows, validation rows), with the task line and warnings."""
+    from . import tabular
+
+    dataset, prepared = _read_table(args)
     fraction = args.val_fraction if args.val_fraction is not None else (0.1 if args.early_stopping else None)
     train_rows, val_rows = tabular.split_rows(len(dataset.X), fraction, args.seed)
     if args.scale == "none":
@@ -487,11 +492,6 @@ def _read_training_table(args: argparse.Namespace) -> tuple[Any, Any, np.ndarray
         for problem in tabular.scaling_warnings(dataset.X[train_rows], dataset.feature_names, targets,
                                                 dataset.target_names):
             _warn(problem)
-    if not args.json:
-        print(tabular.task_line(prepared, dataset.target_names))
-    if dataset.id_guessed:
-        _warn(f"column {dataset.id_name!r} looks like a row id (a distinct value in every row): it is not used as a "
-              "feature and is copied into predictions; name the features with --features to use it")
     return dataset, prepared, train_rows, val_rows
 
 
@@ -512,6 +512,45 @@ def _fit_options(args: argparse.Namespace, dataset: Any, prepared: Any, train_ro
     return extra
 
 
+@dataclass
+class _TableRun:
+    """A table read and fitted as `train` does: the data, its targets, the training rows and the network."""
+
+    dataset: Any
+    prepared: Any
+    train_rows: np.ndarray
+    val_rows: np.ndarray | None
+    X: np.ndarray  # the training rows' features and network targets
+    Y: np.ndarray
+    net: Any
+    history: Any
+
+
+def _train_table(args: argparse.Namespace, **extra: Any) -> _TableRun:
+    """Read DATA, build the network (`_table_network`) and fit it on the training rows; ``extra`` goes to fit."""
+    dataset, prepared, train_rows, val_rows = _read_training_table(args)
+    _check_target_varies(np.asarray(dataset.y), dataset.target_names, args.data)
+    X_train, Y_train = (dataset.X, prepared.Y) if val_rows is None else (dataset.X[train_rows], prepared.Y[train_rows])
+    net = _table_network(args, X_train, prepared)
+    options = {**_fit_options(args, dataset, prepared, train_rows, val_rows), **extra}
+    history = _fit(net, X_train, Y_train, args, **options)
+    return _TableRun(dataset, prepared, train_rows, val_rows, X_train, Y_train, net, history)
+
+
+def _train_scores(run: _TableRun, metadata: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Metrics of the fitted network on its training rows and, with a validation split, its validation rows."""
+    from .tabular import predict_rows
+
+    weights = run.dataset.sample_weight
+
+    def score(rows: np.ndarray, X: np.ndarray) -> dict[str, Any]:
+        return _scores(metadata, run.dataset.y[rows], predict_rows(run.net, X), run.dataset.source,
+                       None if weights is None else weights[rows])
+
+    val_rows = run.val_rows
+    return score(run.train_rows, run.X), None if val_rows is None else score(val_rows, run.dataset.X[val_rows])
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from . import persistence, tabular
     from ._io import check_distinct_paths, check_output_path
@@ -520,16 +559,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         check_output_path(args.history, "--history")
         check_distinct_paths([("DATA", args.data), ("--save", args.save), ("--report", args.report)],
                              [("--history", args.history)])
-    dataset, prepared, train_rows, val_rows = _read_training_table(args)
-    _check_target_varies(np.asarray(dataset.y), dataset.target_names, args.data)
-    X_train, Y_train = (dataset.X, prepared.Y) if val_rows is None else (dataset.X[train_rows], prepared.Y[train_rows])
-    metadata = tabular.model_metadata(dataset, prepared, args.scale)
-    net = _table_network(args, X_train, prepared)
-    history = _fit(net, X_train, Y_train, args, **_fit_options(args, dataset, prepared, train_rows, val_rows))
-    scores = _scores(metadata, dataset.y[train_rows], tabular.predict_rows(net, X_train), dataset.source)
-    val_scores = None
-    if val_rows is not None:
-        val_scores = _scores(metadata, dataset.y[val_rows], tabular.predict_rows(net, dataset.X[val_rows]), dataset.source)
+    run = _train_table(args)
+    net, history = run.net, run.history
+    metadata = tabular.model_metadata(run.dataset, run.prepared, args.scale)
+    scores, val_scores = _train_scores(run, metadata)
     if args.save:
         persistence.save(net, args.save, metadata=metadata)
     if args.history:
@@ -538,17 +571,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         from .report import write_report
 
         write_report(args.report, title=f"backproplab train {os.path.basename(args.data)}", history=history, net=net,
-                     X=X_train, y=Y_train)
+                     X=run.X, y=run.Y)
     if args.json:
+        weighted = {"weighted_by": args.weight} if args.weight else {}
         emit_json({"history": history.to_dict(), "train_metrics": scores, "validation_metrics": val_scores,
-                   "model": args.save, "target": dataset.target_names, "task": prepared.task,
-                   "classes": metadata["classes"], "features": dataset.feature_names})
+                   "model": args.save, "target": run.dataset.target_names, "task": run.prepared.task,
+                   "classes": metadata["classes"], "features": run.dataset.feature_names, **weighted})
         return 0
+    note = f", {_weighted_note(args.weight)}" if args.weight else ""
     print(f"network: {net!r}")
     print(_history_summary(history))
-    print(f"training set ({len(train_rows)} rows): " + _score_text(scores))
-    if val_scores is not None and val_rows is not None:
-        print(f"validation set ({len(val_rows)} rows): " + _score_text(val_scores))
+    print(f"training set ({len(run.train_rows)} rows{note}): " + _score_text(scores))
+    if val_scores is not None and run.val_rows is not None:
+        print(f"validation set ({len(run.val_rows)} rows{note}): " + _score_text(val_scores))
     for path, what in ((args.save, "saved model to"), (args.history, "wrote history to"), (args.report, "wrote report to")):
         if path:
             print(f"{what} {path}")
@@ -589,13 +624,37 @@ def _model_table(args: argparse.Namespace, need_target: bool) -> tuple[Any, dict
     frame = data.read_table(args.data)
     targets = data._names(args.target) if getattr(args, "target", None) else list(metadata["target_names"])
     known = [*targets, *data._names(args.id), *data._names(metadata.get("id")), *data._names(metadata.get("weight")),
-             *data._names(getattr(args, "drop", None))]
+             *data._names(getattr(args, "weight", None)), *data._names(getattr(args, "drop", None))]
     source = repr(args.data)
     features = data.match_columns(frame, metadata["feature_names"], known=known, ignore_extra=args.ignore_extra,
                                   source=source)
     if need_target:
         data._require(frame, targets, source, "target")
     return net, metadata, frame, data._numeric(frame, features, source, "feature")
+
+
+def _labelled_table(args: argparse.Namespace) -> tuple[Any, dict[str, Any], Any, np.ndarray, np.ndarray]:
+    """(network, metadata, table, X, y): as :func:`_model_table`, with the targets as read (labels stay labels)."""
+    from . import data
+
+    net, metadata, frame, X = _model_table(args, need_target=True)
+    targets = data._names(args.target) if args.target else list(metadata["target_names"])
+    y = frame[targets[0]].to_numpy() if len(targets) == 1 else frame[targets].to_numpy()
+    return net, metadata, frame, X, y
+
+
+def _model_rows(args: argparse.Namespace) -> tuple[Any, np.ndarray, np.ndarray | None]:
+    """(network, X, network targets) of the saved model ``args.model`` on DATA: columns matched by name
+    for a model `train` saved (targets encoded as it was trained), by position for one saved without names."""
+    from . import persistence
+    from .tabular import encode_targets
+
+    if not _has_names(args.model):
+        net = persistence.load(args.model)
+        X, y = _load_features(net, args)
+        return net, X, y
+    net, metadata, _, X, y = _labelled_table(args)
+    return net, X, encode_targets(metadata, y, repr(args.data))
 
 
 def _has_names(model: str) -> bool:
@@ -678,17 +737,24 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .data import weight_column
     from .tabular import encode_targets, evaluate_outputs, predict_rows
 
     if not _has_names(args.model):
+        if args.weight:
+            raise ValueError(f"--weight {args.weight} needs a model saved by `backproplab train`, which records the "
+                             f"column names; {args.model} was saved without them")
         return _evaluate_by_position(args)
-    net, metadata, frame, X = _model_table(args, need_target=True)
-    targets = list(metadata["target_names"]) if not args.target else [t.strip() for t in args.target.split(",")]
-    y = frame[targets[0]].to_numpy() if len(targets) == 1 else frame[targets].to_numpy()
+    net, metadata, frame, X, y = _labelled_table(args)
+    source = repr(args.data)
+    weights = None if args.weight is None else weight_column(frame, args.weight, source)
     outputs = predict_rows(net, X)
     names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
-    scores = evaluate_outputs(metadata, y, outputs, names, repr(args.data))
-    scores["loss"] = net.evaluate(X, encode_targets(metadata, y, repr(args.data)), ["loss"])["loss"]
+    scores = evaluate_outputs(metadata, y, outputs, names, source, weights)
+    targets = encode_targets(metadata, y, source)
+    scores["loss"] = net.evaluate(X, targets, ["loss"], sample_weight=weights)["loss"]
+    if args.weight:
+        scores["weighted_by"] = args.weight
     if args.json:
         emit_json(scores)
     else:
@@ -700,8 +766,9 @@ def _evaluation_text(scores: dict[str, Any]) -> str:
     from ._format import num
 
     macro = ("precision", "recall", "f1")
-    lines = [f"{'macro ' if name in macro else ''}{name}: {num(value)}" for name, value in scores.items()
-             if isinstance(value, float)]
+    lines = [_weighted_note(scores["weighted_by"])] if scores.get("weighted_by") else []
+    lines += [f"{'macro ' if name in macro else ''}{name}: {num(value)}" for name, value in scores.items()
+              if isinstance(value, float)]
     if "per_class" in scores:
         rows = scores["per_class"]
         names = [n for n in ("precision", "recall", "f1", "support") if n in next(iter(rows.values()))]
@@ -715,21 +782,31 @@ def _evaluation_text(scores: dict[str, Any]) -> str:
         lines.append("confusion matrix (rows: true class, columns: predicted):")
         lines.append(" " * width + "".join(f"{label:>{width}}" for label in labels))
         for label, row in zip(labels, scores["confusion"]):
-            lines.append(f"{label:<{width}}" + "".join(f"{v:>{width}}" for v in row))
+            lines.append(f"{label:<{width}}" + "".join(f"{num(v, 4):>{width}}" for v in row))
     return "\n".join(lines)
 
 
+def _default_target(path: str) -> str:
+    """gradcheck's target when --target is not given: "y" of an .npz file that has one, else the last column."""
+    from . import data
+
+    columns = list(data.read_table(path).columns)
+    return "y" if path.lower().endswith(".npz") and "y" in columns else columns[-1]
+
+
 def cmd_gradcheck(args: argparse.Namespace) -> int:
-    from . import persistence
     from .gradcheck import gradcheck
 
     if args.model_or_data and args.data:
-        net = persistence.load(args.model_or_data)
-        X, y = _load_features(net, args)
+        args.model = args.model_or_data
+        net, X, y = _model_rows(args)
     else:
         args.data = args.model_or_data
-        X, y, _ = load_dataset(args.data, target=_targets(args.target))
-        net = _build_network(args, X, y)
+        if args.target is None:
+            args.target = _default_target(args.data)
+        dataset, prepared = _read_table(args)
+        X, y = dataset.X, prepared.Y
+        net = _table_network(args, X, prepared)
     if y is None:
         raise ValueError("gradcheck needs targets: name the target column(s) with --target")
     rows = min(len(X), args.rows)
@@ -791,18 +868,16 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from . import persistence
     from .diagnostics import GradientFlow, diagnose
 
-    X, y, _ = load_dataset(args.data, target=_targets(args.target))
     history = None
     if args.model:
-        net = persistence.load(args.model)
+        net, X, y = _model_rows(args)
     else:
-        net = _build_network(args, X, y)
         if args.epochs is None and args.max_steps is None:
             args.epochs = 50
-        history = _fit(net, X, y, args, GradientFlow(every=10))
+        run = _train_table(args, monitor=GradientFlow(every=10))
+        net, X, y, history = run.net, run.X, run.Y, run.history
     diagnosis = diagnose(net, X, y, history=history, seed=args.seed)
     if args.report:
         from .report import write_report
@@ -878,7 +953,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
+def _main_parser() -> Parser:
     parser = Parser(
         prog="backproplab",
         description="Fully-connected networks trained by explicit backpropagation, with gradient checks "
@@ -895,14 +970,18 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"backproplab {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    return parser
 
+
+def _add_demo(sub: Any) -> None:
     p = _sub(sub, "demo", "run every reproduction of the source documents and print source vs ours", "backproplab demo --out demo-output")
     p.add_argument("--out", default=None, help="folder for figures, results and the HTML report")
     p.add_argument("--quick", action="store_true", help="fewer seeds and steps")
     _common(p)
     p.set_defaults(func=cmd_demo)
 
+
+def _add_experiment(sub: Any) -> None:
     p = _sub(sub, "experiment", "list or run the reproductions of the source documents", "backproplab experiment run stall --json")
     p.add_argument("action", choices=["list", "run"])
     p.add_argument("name", nargs="?", help="experiment name (see `experiment list`)")
@@ -915,6 +994,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_experiment)
 
+
+def _add_train(sub: Any) -> None:
     p = _sub(sub, "train", "train a network on a data file", "backproplab train data.csv --target y --layers 8,8 --save model.npz")
     p.add_argument("data", help=".csv, .tsv, .npz, .npy or .mat file")
     p.add_argument("--target", required=True, help="target column name(s), comma-separated")
@@ -926,6 +1007,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_train)
 
+
+def _add_predict(sub: Any) -> None:
     p = _sub(sub, "predict", "predict with a saved model", "backproplab predict model.npz data.csv --target y --out preds.csv")
     p.add_argument("model")
     p.add_argument("data")
@@ -937,6 +1020,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, seed=False)
     p.set_defaults(func=cmd_predict)
 
+
+def _add_evaluate(sub: Any) -> None:
     p = _sub(sub, "evaluate", "score a saved model on labelled data", "backproplab evaluate model.npz test.csv --target y")
     p.add_argument("model")
     p.add_argument("data")
@@ -945,9 +1030,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "f1, confusion (classification) or mae, rmse, r2, mse (regression); default all")
     _match_options(p)
     p.add_argument("--id", default=None, metavar="COL", help="an id column of DATA to leave out of the features")
+    p.add_argument("--weight", default=None, metavar="COL", help="weigh the rows by this column of DATA in every "
+                   "metric and the loss (scikit-learn's sample_weight)")
     _common(p, seed=False)
     p.set_defaults(func=cmd_evaluate)
 
+
+def _add_gradcheck(sub: Any) -> None:
     p = _sub(sub, "gradcheck", "check a network's gradients against finite differences (exit 1 on failure)",
              "backproplab gradcheck data.csv --target y --layers 4,4 --hidden tanh")
     p.add_argument("model_or_data", help="a saved model followed by DATA, or only DATA with --layers")
@@ -956,9 +1045,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", type=int, default=32, help="check on at most this many rows (default 32)")
     p.add_argument("--max-entries", type=int, default=None, help="check at most this many entries per array")
     _add_network_options(p)
+    _ignore_extra_option(_column_options(p, weight=False), "with a saved model: ignore columns of DATA it was not "
+                         "trained on")
     _common(p)
     p.set_defaults(func=cmd_gradcheck)
 
+
+def _add_doctor(sub: Any) -> None:
     p = _sub(sub, "doctor", "diagnose why training stalls, with evidence and remedies", "backproplab doctor data.csv --target y --report doctor.html")
     p.add_argument("data")
     p.add_argument("--target", required=True, help="target column name(s) or index(es)")
@@ -966,15 +1059,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", default=None, help="write an HTML report here")
     _add_network_options(p)
     _training_options(p)
+    _ignore_extra_option(_column_options(p), "with --model: ignore columns of DATA the model was not trained on")
     _common(p)
-    p.set_defaults(func=cmd_doctor)
+    p.set_defaults(func=cmd_doctor, verbose=0)  # train's reader and fit, without its epoch lines
 
+
+def _add_report(sub: Any) -> None:
     p = _sub(sub, "report", "build an HTML report from a saved History JSON", "backproplab report history.json -o report.html")
     p.add_argument("history", help="a History saved with History.to_json(path) or `train --history`, or `train --json` output")
     p.add_argument("-o", "--output", required=True, help="the HTML file to write")
     _common(p, seed=False)
     p.set_defaults(func=cmd_report)
 
+
+def _add_bench(sub: Any) -> None:
     p = _sub(sub, "bench", "side-by-side benchmarks against scikit-learn (and PyTorch when installed)", "backproplab bench --quick\n  backproplab bench --only 1,4     # the blog network's step and the 784 network")
     p.add_argument("--quick", action="store_true", help="small sizes and few repeats (a smoke test)")
     p.add_argument("--repeats", type=int, default=None, help="repeats per measurement (default 5, quick 1)")
@@ -985,6 +1083,17 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, seed=False)
     p.set_defaults(func=cmd_bench)
 
+
+#: the subcommands in the order `backproplab --help` lists them (sweep, dashboard and playground follow)
+SUBCOMMANDS = (_add_demo, _add_experiment, _add_train, _add_predict, _add_evaluate, _add_gradcheck, _add_doctor,
+               _add_report, _add_bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _main_parser()
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for add in SUBCOMMANDS:
+        add(sub)
     from . import sweep_cli
 
     sweep_cli.add_parser(sub)

@@ -29,7 +29,7 @@ from ._io import check_regular_file
 
 __all__ = [
     "DatasetError", "Dataset", "Labels", "read_table", "load", "from_frame", "infer_task", "type_of_target",
-    "match_columns", "guess_id_column", "SUFFIXES", "MAX_CLASSES",
+    "match_columns", "guess_id_column", "weight_column", "SUFFIXES", "MAX_CLASSES",
 ]
 
 SUFFIXES = (".csv", ".tsv", ".npz", ".npy", ".mat")
@@ -338,14 +338,23 @@ def from_frame(
     if targets:
         _no_missing(frame, targets, source)
         y = frame[targets[0]].to_numpy() if len(targets) == 1 else frame[targets].to_numpy()
-    sample_weight = None
-    if weight is not None:
-        sample_weight = _numeric(frame, [str(weight)], source, "weight")[:, 0]
-        if (sample_weight < 0).any():
-            raise DatasetError(f"{source}: column {weight!r} (the weight) holds negative values")
+    sample_weight = None if weight is None else weight_column(frame, str(weight), source)
     ids = frame[str(id)].to_numpy() if id is not None else None
     return Dataset(X, y, list(chosen), targets, ids, None if id is None else str(id), sample_weight,
                    None if weight is None else str(weight), source, auto_id)
+
+
+def weight_column(frame: Any, name: str, source: str = "the table") -> np.ndarray:
+    """The column ``name`` as per-row weights: numbers, none missing or negative, not all zero."""
+    _require(frame, [name], source, "weight")
+    weights = _numeric(frame, [name], source, "weight")[:, 0]
+    if (weights < 0).any():
+        row = int(np.flatnonzero(weights < 0)[0])
+        raise DatasetError(f"{source}: column {name!r} (the weight) holds negative values, the first "
+                           f"{weights[row]:g} in row {row + 1}")
+    if not weights.any():
+        raise DatasetError(f"{source}: column {name!r} (the weight) is 0 in every row; nothing would count")
+    return weights
 
 
 ID_NAMES = ("id", "index", "row", "rowid", "row_id", "identifier", "key", "uuid")

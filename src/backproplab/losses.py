@@ -230,3 +230,7 @@ class WeightedLoss(Loss):
 
     def link(self, output: np.ndarray) -> np.ndarray:
         return self.base.link(output)
+
+    def prepare_targets(self, y: object, n_outputs: int, dtype: np.dtype) -> np.ndarray:
+        # targets met during the run (a validation set) are the base loss's: class indices become one-hot
+        return self.base.prepare_targets(y, n_outputs, dtype)

@@ -392,20 +392,32 @@ class Network:
             grad = layer.backward(grad)
         return grad
 
-    def evaluate(self, X: Any, y: Any, metrics: Sequence[str] = ("loss",)) -> dict[str, float]:
-        """Named metrics on ``(X, y)``: "loss" and any of :data:`backproplab.metrics.METRICS`."""
+    def evaluate(self, X: Any, y: Any, metrics: Sequence[str] = ("loss",), sample_weight: Any = None) -> dict[str, float]:
+        """Named metrics on ``(X, y)``: "loss" and any of :data:`backproplab.metrics.METRICS`.
+
+        ``sample_weight`` (n_samples,) weighs the rows: the loss is ``sum_i w_i l_i / sum_i w_i`` plus the
+        L2 term (the objective ``fit(sample_weight=...)`` minimises), the metrics as scikit-learn weighs them."""
         from . import metrics as metric_module
 
         metrics = check_names("metrics", metrics, ["loss", *metric_module.METRICS])
         X, y = self.check_Xy(X, y)
+        weights = metric_module._weights(sample_weight, len(X))
         predictions = self._predict(X)
         result: dict[str, float] = {}
         for name in metrics:
             if name == "loss":
-                result[name] = self._loss_value(X, y)
+                result[name] = self._loss_value(X, y) if weights is None else self._weighted_loss(X, y, weights)
             else:
-                result[name] = metric_module.get(name)(y, predictions)
+                result[name] = metric_module.get(name)(y, predictions, sample_weight=weights)
         return result
+
+    def _weighted_loss(self, X: np.ndarray, y: np.ndarray, weights: np.ndarray) -> float:
+        from .losses import WeightedLoss
+
+        A = X
+        for layer in self.body:
+            A = layer.forward(A, False)
+        return WeightedLoss(self.loss_fn).value(A, np.hstack([y, weights.astype(y.dtype)[:, None]])) + self._l2_value()
 
     def spec(self) -> dict[str, Any]:
         """JSON-able architecture: layer specs, loss, l2 and dtype."""

@@ -239,19 +239,20 @@ REGRESSION_METRICS = ("mae", "rmse", "r2", "mse")
 
 
 def evaluate_outputs(metadata: dict[str, Any], y: Any, outputs: np.ndarray, names: list[str] | None,
-                     source: str) -> dict[str, Any]:
-    """Metrics of a model's ``outputs`` against true targets ``y`` in their own units (or labels)."""
+                     source: str, sample_weight: np.ndarray | None = None) -> dict[str, Any]:
+    """Metrics of a model's ``outputs`` against true targets ``y`` in their own units (or labels); with
+    ``sample_weight``, weighted as scikit-learn's ``sample_weight`` (see :mod:`backproplab.metrics`)."""
     if metadata.get("task") == "classification":
         valid: tuple[str, ...] = CLASSIFICATION_METRICS
         labels = Labels(metadata["classes"])
         truth = labels.encode(y, source)
         predicted, _ = decode(metadata, outputs)
-        report = metric_module.classification_report(truth, labels.encode(predicted), labels.classes)
+        report = metric_module.classification_report(truth, labels.encode(predicted), labels.classes, sample_weight)
     else:
         valid = REGRESSION_METRICS
         predicted, _ = decode(metadata, outputs)
         truth_values = np.asarray(y, dtype=np.float64).reshape(len(outputs), -1)
-        report = metric_module.regression_report(truth_values, predicted)
+        report = metric_module.regression_report(truth_values, predicted, sample_weight)
     wanted = list(valid) if not names else names
     unknown = [n for n in wanted if n not in valid]
     if unknown:
