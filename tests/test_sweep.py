@@ -335,7 +335,8 @@ def test_cli_sweep_bad_config_exits_2(tmp_path, capsys):
 
 
 def test_ctrl_c_keeps_finished_rows_exits_130_and_the_rerun_completes(tmp_path):
-    slow = RACE_TOML.replace("max_steps = 200", "max_steps = 2000").replace("seeds = 4", "seeds = 12")
+    # runs long enough (~0.3 s each) that a loaded machine cannot finish all 24 between the first row and the signal
+    slow = RACE_TOML.replace("max_steps = 200", "max_steps = 8000").replace("seeds = 4", "seeds = 12")
     config = write_toml(tmp_path / "race.toml", slow)
     out = tmp_path / "race.csv"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.join(os.path.dirname(__file__), "..", "src"), os.environ.get("PYTHONPATH", "")])}
