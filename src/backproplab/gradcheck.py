@@ -251,14 +251,21 @@ def _compare(
     return GradCheckResult(checks, rtol=rtol, eps=eps, kinks=kinks)
 
 
-def _names(net: Network) -> list[str]:
+def _names(net: Network, prefix: str = "") -> list[str]:
+    """A name per parameter, in the order of ``net.parameters()``: the parameter's own name and the
+    number of its layer among the layers that have parameters (``W1``, ``b1``, ``W2``, ...). A nested
+    network counts as one such layer and numbers its own inside it: in ``[Dense, Network([Dense,
+    Tanh, Dense]), Dense]``, ``W2.1`` and ``W2.2`` are the nested network's weights, ``W3`` the last."""
     names: list[str] = []
     layer_number = 0
     for layer in net.layers:
-        params = layer.parameters()
-        if params:
+        if isinstance(layer, Network):
+            if layer.parameter_objects():
+                layer_number += 1
+                names.extend(_names(layer, f"{prefix}{layer_number}."))
+        elif params := layer.parameters():
             layer_number += 1
-        names.extend(f"{p.name or 'p'}{layer_number}" for p in params)
+            names.extend(f"{p.name or 'p'}{prefix}{layer_number}" for p in params)
     return names
 
 
