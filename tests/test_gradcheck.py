@@ -225,3 +225,14 @@ def test_gradcheck_fails_a_nested_layer_with_a_wrong_backward(rng):
     assert min(failed.values()) > 1e-3
     assert all(p.passed for p in result.params if p.name in ("W3", "b3"))
 
+
+def test_gradcheck_finds_the_kinks_of_a_nested_relu():
+    inner = bp.Network([bp.Dense(1, 1, rng=0), bp.ReLU()])
+    net = bp.Network([inner, bp.Dense(1, 1, rng=1)], loss="mse")
+    W, b, _, _ = net.parameters()
+    W[:] = 1.0
+    b[:] = -2.0  # the nested ReLU's input is exactly at the kink for x = 2
+    result = bp.gradcheck(net, np.array([[2.0], [3.0]]), np.array([1.0, 0.0]))
+    assert [p.name for p in result.params] == ["W1.1", "b1.1", "W2", "b2"]
+    assert result.passed
+    assert sum(p.n_kinks for p in result.params) >= 1

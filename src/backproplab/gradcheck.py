@@ -269,6 +269,18 @@ def _names(net: Network, prefix: str = "") -> list[str]:
     return names
 
 
+def _kink_layers(layers: Sequence[Any]) -> list[Any]:
+    """The layers with a kink (ReLU) among ``layers``, those of nested networks included (a nested
+    network's forward runs all its layers, a final activation its own loss would absorb included)."""
+    found: list[Any] = []
+    for layer in layers:
+        if isinstance(layer, Network):
+            found += _kink_layers(layer.layers)
+        elif getattr(layer, "kink", False):
+            found.append(layer)
+    return found
+
+
 def gradcheck(
     net: Network,
     X: Any,
@@ -298,7 +310,7 @@ def gradcheck(
     X, y = net.check_Xy(X, y)
     net.forward_backward(X, y)
     analytic = [p.grad.copy() for p in net.parameter_objects()]
-    kink_layers: list[Any] = [layer for layer in net.body if getattr(layer, "kink", False)]
+    kink_layers = _kink_layers(net.body)
 
     def loss_at() -> float:
         return net._loss_value(X, y)
