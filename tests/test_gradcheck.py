@@ -52,6 +52,17 @@ def test_gradcheck_refuses_float32():
         bp.gradcheck(net, np.ones((2, 2)), np.ones(2))
 
 
+def test_the_float64_copy_of_gradchecks_docstring(rng):
+    """gradcheck's docstring: same layers in float64, then set_weights(get_weights()) casts the weights."""
+    net32 = bp.Network.mlp([3, 4, 1], hidden="tanh", dtype="float32", seed=0)
+    net64 = bp.Network.mlp([3, 4, 1], hidden="tanh", seed=1)
+    net64.set_weights(net32.get_weights())
+    assert net64.dtype == np.float64 and all(p.dtype == np.float64 for p in net64.parameters())
+    for copy, original in zip(net64.parameters(), net32.parameters()):
+        np.testing.assert_array_equal(copy, original.astype(np.float64))
+    assert bp.gradcheck(net64, rng.normal(size=(5, 3)), rng.normal(size=5)).passed
+
+
 def test_gradcheck_samples_entries_when_asked(rng):
     net = bp.Network.mlp([20, 30, 2], loss="cross_entropy", seed=0)
     result = bp.gradcheck(net, rng.normal(size=(5, 20)), rng.integers(0, 2, 5), max_entries=10)

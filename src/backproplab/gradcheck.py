@@ -294,8 +294,15 @@ def gradcheck(
 ) -> GradCheckResult:
     """Check ``net.gradients(X, y)`` against central differences of ``net.loss(X, y)``.
 
-    The network must be float64 (central differences in float32 are too coarse to be a check);
-    use :func:`backproplab.persistence` or ``Network.mlp(..., dtype="float64")`` for a float64 copy.
+    The network must be float64 (central differences in float32 are too coarse to be a check).
+    Nothing in backproplab converts an existing network to another dtype (:func:`backproplab.load`
+    keeps the dtype the model was saved with). For a float64 copy of a float32 network, build the
+    same layers in float64 (``Network.mlp(..., dtype="float64")``, the default, or
+    ``Dense(..., dtype="float64")``) and copy the parameters in:
+    ``net64.set_weights(net32.get_weights())`` casts them to float64.
+
+    Parameters are named by their layer among the layers that have parameters: ``W1``, ``b1``,
+    ``W2``, ...; a nested network counts as one layer and numbers its own inside it (``W2.1``).
 
     Parameters
     ----------
