@@ -1,10 +1,12 @@
 import json
+import os
 
 import numpy as np
 import pytest
 
 from backproplab.experiments import (
     REGISTRY,
+    ExperimentResult,
     blog_time,
     get,
     gradient_bug,
@@ -45,6 +47,24 @@ def test_every_result_has_table_conclusion_and_json(results):
         assert result.table and result.conclusion, name
         data = json.loads(result.to_json())
         assert data["name"] == name and data["table"] and data["conclusion"] == result.conclusion
+
+
+def test_to_json_writes_the_file_atomically(tmp_path, monkeypatch):
+    result = ExperimentResult("x", "a title", "a source", [{"a": 1.5}], "a conclusion")
+    path = tmp_path / "x.json"
+    path.write_text("old")
+    text = result.to_json(path)
+    assert path.read_text() == text and json.loads(text)["table"] == [{"a": 1.5}]
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+    def refuse(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(OSError, match="cannot write .*x.json"):
+        ExperimentResult("y", "t", "s", [], "c").to_json(path)
+    assert path.read_text() == text  # the failed write left the old file, and no temporary file
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
 
 
 def test_old_misleading_sentences_are_gone(results):

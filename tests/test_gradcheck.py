@@ -52,6 +52,17 @@ def test_gradcheck_refuses_float32():
         bp.gradcheck(net, np.ones((2, 2)), np.ones(2))
 
 
+def test_the_float64_copy_of_gradchecks_docstring(rng):
+    """gradcheck's docstring: same layers in float64, then set_weights(get_weights()) casts the weights."""
+    net32 = bp.Network.mlp([3, 4, 1], hidden="tanh", dtype="float32", seed=0)
+    net64 = bp.Network.mlp([3, 4, 1], hidden="tanh", seed=1)
+    net64.set_weights(net32.get_weights())
+    assert net64.dtype == np.float64 and all(p.dtype == np.float64 for p in net64.parameters())
+    for copy, original in zip(net64.parameters(), net32.parameters()):
+        np.testing.assert_array_equal(copy, original.astype(np.float64))
+    assert bp.gradcheck(net64, rng.normal(size=(5, 3)), rng.normal(size=5)).passed
+
+
 def test_gradcheck_samples_entries_when_asked(rng):
     net = bp.Network.mlp([20, 30, 2], loss="cross_entropy", seed=0)
     result = bp.gradcheck(net, rng.normal(size=(5, 20)), rng.integers(0, 2, 5), max_entries=10)
@@ -184,3 +195,55 @@ def test_gradcheck_lists_the_kinks_it_skipped():
     result = bp.gradcheck(net, np.array([[2.0], [3.0]]), np.array([1.0, 0.0]))
     assert len(result.kinks) == sum(p.n_kinks for p in result.params) >= 1
     assert all(0 <= index < 4 for index, _ in result.kinks)
+
+
+# ---------------------------------------------------------------------- networks nested as layers
+class _OffByOnePercent(bp.Dense):
+    """A Dense layer whose backward is wrong: it scales the incoming gradient by 1.01, so its own
+    parameter gradients and every gradient behind it are 1% too large."""
+
+    def backward(self, grad_out):
+        return super().backward(grad_out * 1.01)
+
+
+def _nested(second_dense=bp.Dense):
+    inner = bp.Network([bp.Dense(3, 4, rng=1), bp.Tanh(), second_dense(4, 4, rng=2), bp.Tanh()])
+    return bp.Network([bp.Dense(2, 3, rng=0), bp.Sigmoid(), inner, bp.Dense(4, 1, rng=3)], loss="mse", l2=0.1)
+
+
+NESTED_NAMES = ["W1", "b1", "W2.1", "b2.1", "W2.2", "b2.2", "W3", "b3"]
+
+
+def test_gradcheck_names_and_passes_a_nested_network(rng):
+    net = _nested()
+    assert net.dtype == np.float64
+    result = bp.gradcheck(net, rng.normal(size=(7, 2)), rng.normal(size=(7, 1)))
+    assert [p.name for p in result.params] == NESTED_NAMES
+    assert [p.shape for p in result.params] == [p.shape for p in net.parameters()]
+    assert result.passed and result.max_rel_error < 1e-7
+    assert "W2.2" in str(result)
+    flat = bp.gradcheck(bp.Network.mlp([2, 3, 1], seed=0), rng.normal(size=(7, 2)), rng.normal(size=(7, 1)))
+    assert [p.name for p in flat.params] == ["W1", "b1", "W2", "b2"]  # networks without nesting: as before
+
+
+def test_gradcheck_fails_a_nested_layer_with_a_wrong_backward(rng):
+    net = _nested(_OffByOnePercent)
+    result = bp.gradcheck(net, rng.normal(size=(7, 2)), rng.normal(size=(7, 1)))
+    assert not result.passed
+    failed = {p.name: p.max_rel_error for p in result.params if not p.passed}
+    # the wrong layer (the nested network's second Dense) and everything before it
+    assert list(failed) == ["W1", "b1", "W2.1", "b2.1", "W2.2", "b2.2"]
+    assert min(failed.values()) > 1e-3
+    assert all(p.passed for p in result.params if p.name in ("W3", "b3"))
+
+
+def test_gradcheck_finds_the_kinks_of_a_nested_relu():
+    inner = bp.Network([bp.Dense(1, 1, rng=0), bp.ReLU()])
+    net = bp.Network([inner, bp.Dense(1, 1, rng=1)], loss="mse")
+    W, b, _, _ = net.parameters()
+    W[:] = 1.0
+    b[:] = -2.0  # the nested ReLU's input is exactly at the kink for x = 2
+    result = bp.gradcheck(net, np.array([[2.0], [3.0]]), np.array([1.0, 0.0]))
+    assert [p.name for p in result.params] == ["W1.1", "b1.1", "W2", "b2"]
+    assert result.passed
+    assert sum(p.n_kinks for p in result.params) >= 1

@@ -251,15 +251,34 @@ def _compare(
     return GradCheckResult(checks, rtol=rtol, eps=eps, kinks=kinks)
 
 
-def _names(net: Network) -> list[str]:
+def _names(net: Network, prefix: str = "") -> list[str]:
+    """A name per parameter, in the order of ``net.parameters()``: the parameter's own name and the
+    number of its layer among the layers that have parameters (``W1``, ``b1``, ``W2``, ...). A nested
+    network counts as one such layer and numbers its own inside it: in ``[Dense, Network([Dense,
+    Tanh, Dense]), Dense]``, ``W2.1`` and ``W2.2`` are the nested network's weights, ``W3`` the last."""
     names: list[str] = []
     layer_number = 0
     for layer in net.layers:
-        params = layer.parameters()
-        if params:
+        if isinstance(layer, Network):
+            if layer.parameter_objects():
+                layer_number += 1
+                names.extend(_names(layer, f"{prefix}{layer_number}."))
+        elif params := layer.parameters():
             layer_number += 1
-        names.extend(f"{p.name or 'p'}{layer_number}" for p in params)
+            names.extend(f"{p.name or 'p'}{prefix}{layer_number}" for p in params)
     return names
+
+
+def _kink_layers(layers: Sequence[Any]) -> list[Any]:
+    """The layers with a kink (ReLU) among ``layers``, those of nested networks included (a nested
+    network's forward runs all its layers, a final activation its own loss would absorb included)."""
+    found: list[Any] = []
+    for layer in layers:
+        if isinstance(layer, Network):
+            found += _kink_layers(layer.layers)
+        elif getattr(layer, "kink", False):
+            found.append(layer)
+    return found
 
 
 def gradcheck(
@@ -275,8 +294,15 @@ def gradcheck(
 ) -> GradCheckResult:
     """Check ``net.gradients(X, y)`` against central differences of ``net.loss(X, y)``.
 
-    The network must be float64 (central differences in float32 are too coarse to be a check);
-    use :func:`backproplab.persistence` or ``Network.mlp(..., dtype="float64")`` for a float64 copy.
+    The network must be float64 (central differences in float32 are too coarse to be a check).
+    Nothing in backproplab converts an existing network to another dtype (:func:`backproplab.load`
+    keeps the dtype the model was saved with). For a float64 copy of a float32 network, build the
+    same layers in float64 (``Network.mlp(..., dtype="float64")``, the default, or
+    ``Dense(..., dtype="float64")``) and copy the parameters in:
+    ``net64.set_weights(net32.get_weights())`` casts them to float64.
+
+    Parameters are named by their layer among the layers that have parameters: ``W1``, ``b1``,
+    ``W2``, ...; a nested network counts as one layer and numbers its own inside it (``W2.1``).
 
     Parameters
     ----------
@@ -291,7 +317,7 @@ def gradcheck(
     X, y = net.check_Xy(X, y)
     net.forward_backward(X, y)
     analytic = [p.grad.copy() for p in net.parameter_objects()]
-    kink_layers: list[Any] = [layer for layer in net.body if getattr(layer, "kink", False)]
+    kink_layers = _kink_layers(net.body)
 
     def loss_at() -> float:
         return net._loss_value(X, y)

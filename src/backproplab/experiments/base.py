@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._io import atomic_write
 from .._validation import plain
 
 __all__ = ["ExperimentResult", "Experiment", "format_table", "new_figure"]
@@ -80,10 +81,7 @@ class ExperimentResult:
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
         text = json.dumps(self.to_dict(), indent=1)
         if path is not None:
-            tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
-            with open(tmp, "w") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
+            atomic_write(path, text)
         return text
 
     def render(self) -> str:

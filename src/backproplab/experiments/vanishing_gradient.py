@@ -26,7 +26,28 @@ def _at_init(net: Network, X: np.ndarray, y: np.ndarray, rng: np.random.Generato
 def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
     X, y = datasets.two_spheres(seed=seed)
     seeds = [seed + k for k in range(shared.scale(quick).seeds)]
-    table: list[dict[str, Any]] = []
+    shallow_rows, per_activation = _shallow_at_init(X, y, seeds)
+    deep_rows, depth_curves = _deep_at_init(X, y, seeds)
+    blog = _blog_quantities(shared.blog_seeds("sigmoid", seed, quick))
+    return ExperimentResult(
+        name="vanishing-gradient",
+        title="the blog's deltas at initialisation and along its run, beside exact per-layer norms",
+        source="blog: deltas ~1.5e-3 (output), 6e-5..2.6e-4 (second hidden), 2e-6..7.5e-5 (first hidden)",
+        table=shallow_rows + deep_rows + blog["rows"],
+        conclusion=_conclusion(blog, per_activation, shallow_rows, deep_rows),
+        figures=_figures(per_activation, depth_curves, blog),
+        data={"shallow_grad_norms": per_activation, "deep_grad_norms": depth_curves,
+              "blog": {k: v for k, v in blog.items() if k != "rows"}},
+        headline={"claim": "deltas 1.5e-3 / ~1e-4 / ~1e-5 (one batch)",
+                  "ours": f"blog's rule at init: |sig3| {num(blog['sig3_init_min'])}-{num(blog['sig3_init_max'])}, "
+                          f"{num(blog['ratio_median'])}x smaller per layer back (median)"},
+    )
+
+
+def _shallow_at_init(X: np.ndarray, y: np.ndarray, seeds: list[int]) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
+    """The blog's 3-3-2-1 network at N(0, 1) initialisation: a table row per activation (median over
+    seeds of each layer's ||dW|| and mean |delta|) and the median ||dW|| per layer."""
+    rows: list[dict[str, Any]] = []
     per_activation = {}
     for hidden in ACTIVATIONS:
         stats = []
@@ -37,14 +58,19 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
         deltas = np.array([[layer["mean_abs_delta"] for layer in run_] for run_ in stats])
         median_norm = np.median(norms, axis=0)
         per_activation[hidden] = median_norm.tolist()
-        table.append({
+        rows.append({
             "network": f"3-3-2-1 {hidden}", "layer": "1 / 2 / 3",
             "||dW|| median": " / ".join(num(v) for v in median_norm),
             "mean|delta| median": " / ".join(num(v) for v in np.median(deltas, axis=0)),
             "last/first ||dW||": float(np.median(norms[:, -1] / norms[:, 0])),
         })
+    return rows, per_activation
 
-    # a deeper stack: 8 hidden layers of 16 units, Glorot initialisation, batch of 128
+
+def _deep_at_init(X: np.ndarray, y: np.ndarray, seeds: list[int]) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
+    """A deeper stack: 8 hidden layers of 16 units, Glorot initialisation, batch of 128. A table row
+    per activation and the median ||dW|| curve over the 9 layers."""
+    rows: list[dict[str, Any]] = []
     depth_curves = {}
     for hidden in ACTIVATIONS:
         ratios, curves = [], []
@@ -55,19 +81,21 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
             curves.append(norms)
             ratios.append(norms[-1] / norms[0])
         depth_curves[hidden] = np.median(curves, axis=0).tolist()
-        table.append({
+        rows.append({
             "network": f"3-16x8-1 {hidden}", "layer": "1 .. 9",
             "||dW|| median": f"{num(depth_curves[hidden][0])} .. {num(depth_curves[hidden][-1])}",
             "mean|delta| median": "",
             "last/first ||dW||": float(np.median(ratios)),
         })
+    return rows, depth_curves
 
-    shallow = table[0]["last/first ||dW||"]
-    deep = {str(row["network"]).split()[-1]: row["last/first ||dW||"] for row in table[3:]}
-    blog = _blog_quantities(shared.blog_seeds("sigmoid", seed, quick))
-    table += blog["rows"]
+
+def _conclusion(blog: dict[str, Any], per_activation: dict[str, list[float]], shallow_rows: list[dict[str, Any]],
+                deep_rows: list[dict[str, Any]]) -> str:
+    shallow = shallow_rows[0]["last/first ||dW||"]
+    deep = {str(row["network"]).split()[-1]: row["last/first ||dW||"] for row in deep_rows}
     sig_norms = per_activation["sigmoid"]
-    conclusion = (
+    return (
         f"The blog's own deltas at initialisation (step 1, {blog['seeds']} seeds): |sig3| {num(blog['sig3_init_min'])} to "
         f"{num(blog['sig3_init_max'])}; each layer back is {num(blog['ratio_min'])}-{num(blog['ratio_max'])}x smaller "
         f"(median {num(blog['ratio_median'])}x). The blog printed 1.5e-3, ~1e-4 and ~1e-5, "
@@ -79,39 +107,31 @@ def run(seed: int = 0, quick: bool = False) -> ExperimentResult:
         f"is {num(1 / deep['sigmoid'])} for sigmoid, {num(1 / deep['tanh'])} for tanh and {num(1 / deep['relu'])} "
         f"for ReLU."
     )
-    figures = []
+
+
+def _figures(per_activation: dict[str, list[float]], depth_curves: dict[str, list[float]],
+             blog: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Per-layer ||dW|| of both stacks and the blog's deltas along its run (none without matplotlib)."""
     figure = new_figure(9, 3.6)
-    if figure is not None:
-        left, middle, right = figure.subplots(1, 3)
-        for hidden in ACTIVATIONS:
-            left.semilogy([1, 2, 3], per_activation[hidden], "o-", label=hidden)
-            middle.semilogy(range(1, 10), depth_curves[hidden], "o-", label=hidden)
-        left.set_title("3-3-2-1 at init: ||dW|| per layer")
-        middle.set_title("8 hidden layers at init")
-        left.set_xticks([1, 2, 3])
-        middle.set_xticks(range(1, 10))
-        for ax in (left, middle):
-            ax.set_xlabel("layer (1 = first)")
-            ax.legend(fontsize=8)
-        for k, label in ((0, "|sig3|"), (1, "mean |sig2|"), (2, "mean |sig1|")):
-            right.loglog(blog["steps"], blog["median_curves"][k], label=label)
-        right.set_title("the blog's deltas along its rule (median)")
-        right.set_xlabel("step")
-        right.legend(fontsize=8)
-        figures.append(("layers", figure))
-    return ExperimentResult(
-        name="vanishing-gradient",
-        title="the blog's deltas at initialisation and along its run, beside exact per-layer norms",
-        source="blog: deltas ~1.5e-3 (output), 6e-5..2.6e-4 (second hidden), 2e-6..7.5e-5 (first hidden)",
-        table=table,
-        conclusion=conclusion,
-        figures=figures,
-        data={"shallow_grad_norms": per_activation, "deep_grad_norms": depth_curves,
-              "blog": {k: v for k, v in blog.items() if k != "rows"}},
-        headline={"claim": "deltas 1.5e-3 / ~1e-4 / ~1e-5 (one batch)",
-                  "ours": f"blog's rule at init: |sig3| {num(blog['sig3_init_min'])}-{num(blog['sig3_init_max'])}, "
-                          f"{num(blog['ratio_median'])}x smaller per layer back (median)"},
-    )
+    if figure is None:
+        return []
+    left, middle, right = figure.subplots(1, 3)
+    for hidden in ACTIVATIONS:
+        left.semilogy([1, 2, 3], per_activation[hidden], "o-", label=hidden)
+        middle.semilogy(range(1, 10), depth_curves[hidden], "o-", label=hidden)
+    left.set_title("3-3-2-1 at init: ||dW|| per layer")
+    middle.set_title("8 hidden layers at init")
+    left.set_xticks([1, 2, 3])
+    middle.set_xticks(range(1, 10))
+    for ax in (left, middle):
+        ax.set_xlabel("layer (1 = first)")
+        ax.legend(fontsize=8)
+    for k, label in ((0, "|sig3|"), (1, "mean |sig2|"), (2, "mean |sig1|")):
+        right.loglog(blog["steps"], blog["median_curves"][k], label=label)
+    right.set_title("the blog's deltas along its rule (median)")
+    right.set_xlabel("step")
+    right.legend(fontsize=8)
+    return [("layers", figure)]
 
 
 def _blog_quantities(runs: list[dict[str, Any]]) -> dict[str, Any]:
