@@ -273,9 +273,10 @@ class Trainer:
         self.schedule.start(opt.lr)
         self.previous = [p.value.copy() for p in opt.params]
         self.initial = [p.copy() for p in self.previous]  # restored when even the last finite loss is worse
-        self.start_loss = float(net._loss_value(X[:START_ROWS], y[:START_ROWS]))
-        # a loss this far above the start is divergence, caught before it overflows to inf
-        self.diverge_above = DIVERGE_FACTOR * max(self.start_loss, 1.0) if math.isfinite(self.start_loss) else math.inf
+        # the run's start is the first step's loss (the starting weights on the first batch), which costs
+        # nothing: until it is known every step takes refuse_update's path, which records it
+        self.start_loss = math.nan
+        self.diverge_above = -math.inf
         self.previous_weights = net.split(self.previous[0]) if net.flat is not None else self.previous
         self.bar = _progress_bar(config.progress, config.max_steps, config.max_epochs, self.batcher.steps_per_epoch)
         self.started = time.perf_counter()
@@ -331,7 +332,7 @@ class Trainer:
         # in a few steps, so these reads are a measurable share of its time
         batcher = self.batcher
         self.loop = (batcher.forward_backward, self.optimizer.updater(), self.previous, self.update_checks,
-                     self.step_hooks, self.step_limit, batcher.n, self.diverge_above)
+                     self.step_hooks, self.step_limit, batcher.n)
         self.epoch_batches = batcher.epochs(self.rng, self.config.sampling, self.config.shuffle)
         self.epoch_extras = bool(self.config.metrics) or self.X_val is not None
 
@@ -375,8 +376,8 @@ class Trainer:
         """One step per batch of ``batches`` (forward/backward, checks, update, step hooks), until they
         run out or something stops the run. The counters live in locals here, the hot path of a
         small network, and are stored before the hooks run and when the epoch's steps end."""
-        forward_backward, update, previous, checks, step_hooks, step_limit, whole, limit = self.loop
-        count, last = self.step_count, self.last_loss
+        forward_backward, update, previous, checks, step_hooks, step_limit, whole = self.loop
+        limit, count, last = self.diverge_above, self.step_count, self.last_loss
         total, rows, steps, updating = 0.0, 0, 0, False
         try:
             for index in batches:
@@ -385,6 +386,7 @@ class Trainer:
                     self.last_loss = last
                     if self.refuse_update(loss, count):
                         return
+                    limit = self.diverge_above  # (set by the run's first step)
                 updating = True
                 update(previous)  # keeps the weights before the update in previous
                 updating = False
@@ -411,6 +413,10 @@ class Trainer:
         """Whether the update after a forward/backward pass that gave ``loss`` must not happen: the
         loss diverged (the weights of the last update are restored), or a rule that checks the
         gradient before the update is met."""
+        if self.diverge_above == -math.inf:  # the run's first step: its loss is the start's
+            self.start_loss = loss
+            # a loss this far above the start is divergence, caught before it overflows to inf
+            self.diverge_above = DIVERGE_FACTOR * max(loss, 1.0) if math.isfinite(loss) else math.inf
         if not loss <= self.diverge_above:
             self._diverged(loss, step)
             return True
@@ -746,10 +752,8 @@ def _validation_split(
     return X[train_idx], y[train_idx], X[val_idx], y[val_idx]
 
 
-#: a step loss above this many times max(start loss, 1) is divergence
+#: a step loss above this many times max(start loss, 1) is divergence; the start loss is the first step's
 DIVERGE_FACTOR = 1e6
-#: rows of the training set whose loss is the run's start
-START_ROWS = 4096
 #: inputs beyond this magnitude are named as the cause of a divergence, before the learning rate
 HUGE_INPUT = 1e6
 
