@@ -67,6 +67,26 @@ def test_to_json_writes_the_file_atomically(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
 
 
+def test_save_figures_writes_pngs_and_a_failed_save_keeps_the_old_file(tmp_path):
+    from matplotlib.figure import Figure
+
+    figure = Figure()
+    figure.add_subplot().plot([0, 1], [1, 0])
+    result = ExperimentResult("x", "t", "s", [], "c", figures=[("curve", figure)])
+    (path,) = result.save_figures(tmp_path)
+    saved = open(path, "rb").read()
+    assert saved.startswith(b"\x89PNG")
+
+    class Broken:
+        def savefig(self, *args, **kwargs):
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        ExperimentResult("x", "t", "s", [], "c", figures=[("curve", Broken())]).save_figures(tmp_path)
+    assert open(path, "rb").read() == saved  # the old figure is intact, and no temporary file is left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x-curve.png"]
+
+
 def test_old_misleading_sentences_are_gone(results):
     text = " ".join(r.conclusion + " " + json.dumps(r.headline) for r in results.values())
     for phrase in ("3900x", "does not converge", "points the wrong way", "because the targets are noise",

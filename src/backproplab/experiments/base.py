@@ -101,7 +101,7 @@ class ExperimentResult:
         paths = []
         for name, figure in self.figures:
             path = os.path.join(os.fspath(folder), f"{self.name}-{name}.png")
-            figure.savefig(path, dpi=90)
+            atomic_write(path, lambda handle: figure.savefig(handle, format="png", dpi=90))  # noqa: B023 (called here)
             paths.append(path)
         return paths
 
