@@ -201,6 +201,7 @@ def fit(
         return trainer.run()
     finally:
         net.loss_fn = base_loss  # a WeightedLoss lives for one run only
+        trainer.release()
 
 
 def fit_method() -> Callable[..., History]:
@@ -247,9 +248,6 @@ class Trainer:
         """Check and split the data, bind the optimizer, build the stop rules and hooks, resume."""
         net, config, opt = self.net, self.config, self.optimizer
         X, y = net.check_Xy(X, y)
-        # one row-ordered copy up front of a column-ordered X (a DataFrame's to_numpy(), a CSV reader's
-        # output): every batch gathers rows, which from a column-ordered array copies the whole array
-        X = np.ascontiguousarray(X)
         self.rng = check_rng_seed("seed", config.seed)
         weighted = config.sample_weight is not None
         if weighted:
@@ -257,6 +255,7 @@ class Trainer:
         X, y, self.X_val, self.y_val = _validation_split(net, X, y, config.validation, config.stop, self.rng)
         if weighted and self.y_val is not None and self.y_val.shape[1] > net.n_outputs:
             self.y_val = self.y_val[:, :-1]
+        X = _rows(X)  # after a split, whose rows come out row-ordered already: one copy, not two
         self.X, self.y = X, y
         self.y_plain = y[:, :-1] if weighted else y  # targets without the weight column, for metrics
         for layer in net.body:  # fitted preprocessing (Standardize) learns from the training rows once
@@ -284,6 +283,17 @@ class Trainer:
             if callback.on_train_begin(net, self.history):
                 self.reason = "callback"
         self._build_hooks()
+
+    #: attributes that hold the training data or its copies (see :meth:`release`)
+    _data_names = ("X", "y", "y_plain", "X_val", "y_val", "batcher")
+
+    def release(self) -> None:
+        """Drop the training data and its copies (a row-ordered copy of X, a validation split).
+        :func:`fit` calls it on return: hooks that point back at the trainer (the progress bar, a
+        schedule, the monitor) make reference cycles, which would otherwise keep the copies alive
+        until the garbage collector runs, while the next fit makes its own."""
+        for name in self._data_names:
+            self.__dict__.pop(name, None)
 
     def _describe(self) -> dict[str, Any]:
         config = self.config
@@ -602,12 +612,21 @@ class Batcher:
         self.y_buffers: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
         self.last_size = -1
         self.gather = _direct_gather(net, X, self.batch)
+        # the plain function, not a bound method: a bound method kept on self is a reference cycle,
+        # which would keep X (a row-ordered copy, the training rows of a split) alive after fit
+        # returns, until the garbage collector happens to run
+        self._pass: Callable[[Batcher, Any], float]
         if self.batch == n:
-            self.forward_backward: Callable[[Any], float] = self._whole
+            self._pass = Batcher._whole
         elif self.gather is not None:
-            self.forward_backward = self._gathered
+            self._pass = Batcher._gathered
         else:
-            self.forward_backward = self._taken
+            self._pass = Batcher._taken
+
+    @property
+    def forward_backward(self) -> Callable[[Any], float]:
+        """``forward_backward(index) -> loss`` for a batch of row indices (None: the whole set)."""
+        return self._pass.__get__(self)  # type: ignore[attr-defined, no-any-return]
 
     def epoch(self, rng: np.random.Generator, sampling: str, shuffle: bool) -> Iterable[np.ndarray | None]:
         """The batches of one epoch as row indices (None: the whole set)."""
@@ -685,6 +704,13 @@ def _direct_gather(net: Network, X: np.ndarray, batch: int) -> Any:
         return None
     kernels = _kernels.kernels()
     return kernels["gather_transposed"] if kernels is not None else None
+
+
+def _rows(X: np.ndarray) -> np.ndarray:
+    """``X`` itself when it is row-ordered, else one row-ordered copy (of a column-ordered X: a
+    DataFrame's values, a CSV reader's output). Every batch gathers rows, and ``take`` along the rows
+    of an array that is not row-ordered first copies the whole array, once per batch."""
+    return X if X.flags.c_contiguous else np.ascontiguousarray(X)
 
 
 def _largest_product(net: Network, batch: int) -> int:
