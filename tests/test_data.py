@@ -152,6 +152,41 @@ def test_labels_match_equal_numbers_and_refuse_unknown_labels():
     assert text.encode(["yes"]).tolist() == [1] and Labels([False, True]).encode([True]).tolist() == [1]
 
 
+def _labels_row_by_row(values):
+    """What Labels.fit/encode did one row at a time (the rules they now apply once per distinct value)."""
+    seen = {}
+    for value in values.tolist():
+        seen.setdefault(data._key(value), data._plain(value))
+    return list(seen.values())
+
+
+@pytest.mark.parametrize("values", [
+    np.array([3, 1, 2, 1, 3]), np.array([0.0, -0.0, 1.0]), np.array([-0.0, 0.0, 2.5]),
+    np.array([2**53 + 1, 2**53, 5], dtype=np.int64), np.array([True, False, True]), np.array(["b", "a", "b"]),
+    np.array([b"x", b"y", b"x"]), np.array([1, 1.0, True, "1", "a", 1], dtype=object),
+    np.array([1, 2, 2.0, 3], dtype=object), np.array([None, "a", None], dtype=object),
+    np.array([np.float32(1.5), 2], dtype=object), np.random.default_rng(0).integers(0, 4, 500).astype(str),
+], ids=lambda v: f"{v.dtype}-{v[:3].tolist()}")
+def test_labels_take_the_same_values_as_row_by_row(values):
+    expected = _labels_row_by_row(values)
+    found = data._unique(values)
+    assert found == expected and [type(v) for v in found] == [type(v) for v in expected]
+    encoder = Labels.fit(values)
+    text = all(isinstance(c, str) for c in encoder.classes)
+    keys = [data._key(str(data._plain(v)) if text else v) for v in values.tolist()]
+    if all(k in encoder._index for k in keys):
+        assert encoder.encode(values).tolist() == [encoder._index[k] for k in keys]
+    else:  # mixed numbers and text: 1.0 is not the class "1"
+        with pytest.raises(DatasetError, match="does not know"):
+            encoder.encode(values)
+
+
+def test_non_finite_labels_are_refused_however_many_rows_hold_them():
+    for values in (np.array([1.0, np.nan, np.nan]), np.array([1, float("nan")], dtype=object)):
+        with pytest.raises(DatasetError, match="a class label is nan"):
+            Labels.fit(values)
+
+
 # ---------------------------------------------------------------------- matching
 def test_match_columns_by_name_in_any_order():
     frame = pd.DataFrame({"c": [1], "y": [0], "a": [2], "b": [3]})

@@ -134,3 +134,21 @@ def test_a_failing_thread_limit_never_stops_training(two_threads, monkeypatch):
     assert history.n_epochs == 2 and history.stop_reason == "max_epochs"
     assert recorder.seen == [[2] * len(blas_threads())] * 2
     assert _threads._users == 0 and _threads._limiter is None
+
+
+def test_predict_rows_runs_small_blocks_on_one_blas_thread_with_the_same_numbers(two_threads, monkeypatch):
+    from backproplab import tabular
+
+    X = np.random.default_rng(1).normal(size=(3000, 20))
+    seen = []
+    small = bp.Network.mlp([20, 100, 1], seed=0)  # 1024 x 21 x 100 per block: below PREDICT_PRODUCT
+    expected = np.concatenate([small.predict(X[i : i + 1024]) for i in range(0, len(X), 1024)])
+    original = bp.Network.predict
+    monkeypatch.setattr(bp.Network, "predict", lambda self, A: seen.append(blas_threads()) or original(self, A))
+    assert np.array_equal(tabular.predict_rows(small, X, chunk=1024), expected)
+    assert seen and all(threads == [1] * len(threads) for threads in seen) and set(blas_threads()) == {2}
+    seen.clear()
+    wide = bp.Network.mlp([20, 1024, 1], seed=0)  # 8192 x 21 x 1024 = 176M per block: both threads
+    assert 8192 * 21 * 1024 >= _threads.PREDICT_PRODUCT
+    tabular.predict_rows(wide, np.zeros((9000, 20)))
+    assert seen and all(set(threads) == {2} for threads in seen)

@@ -5,7 +5,8 @@ multiply-adds the split buys little even when both cores are free, and it makes 
 for the second thread, which on a shared machine is sometimes slow to run. So ``fit`` runs on one
 BLAS thread when every product of a step is below :data:`SMALL_PRODUCT`, and leaves the thread
 count alone otherwise (the 784-512-256-10 network needs both cores). The measurements behind this
-are in benchmarks/results/design_notes.md.
+are in benchmarks/results/design_notes.md. :func:`backproplab.tabular.predict_rows` does the same
+for its blocks of rows below :data:`PREDICT_PRODUCT`.
 
 The thread count is changed through threadpoolctl (installed with scikit-learn, or
 ``pip install 'backproplab[fast]'``) and restored when ``fit`` returns; without it nothing changes.
@@ -24,12 +25,17 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["SMALL_PRODUCT", "blas_threads_for"]
+__all__ = ["SMALL_PRODUCT", "PREDICT_PRODUCT", "blas_threads_for"]
 
 logger = logging.getLogger(__name__)
 
 #: the largest ``m * n * k`` of a training step below which fit uses one BLAS thread
 SMALL_PRODUCT = 2**20
+#: the largest ``m * n * k`` of one block of ``predict_rows`` below which it uses one BLAS thread. On
+#: the shared 2-core machine a two-thread product of an 8192-row block waited 6-7 ms for the second
+#: thread whatever its size, while one thread took 1.1 ms at 17M multiply-adds, 2.5 ms at 42M and
+#: 8.5 ms at 83M; predicting 200k rows of a 20-100-1 network took 0.3-0.57 s on two threads, 65 ms on one
+PREDICT_PRODUCT = 2**26
 
 
 @functools.cache
@@ -78,11 +84,11 @@ def _one_thread(controller: Any) -> Iterator[None]:
                     logger.warning("could not restore the BLAS thread count: %s", error)
 
 
-def blas_threads_for(largest_product: int) -> contextlib.AbstractContextManager[Any]:
+def blas_threads_for(largest_product: int, small: int = SMALL_PRODUCT) -> contextlib.AbstractContextManager[Any]:
     """A context manager that limits BLAS to one thread when ``largest_product`` (the largest
-    ``m * n * k`` of a training step) is below :data:`SMALL_PRODUCT`, and does nothing otherwise
-    or without threadpoolctl."""
-    if largest_product >= SMALL_PRODUCT:
+    ``m * n * k`` of a training step) is below ``small`` (:data:`SMALL_PRODUCT`), and does nothing
+    otherwise or without threadpoolctl."""
+    if largest_product >= small:
         return contextlib.nullcontext()
     controller = _controller()
     if controller is None:

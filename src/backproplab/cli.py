@@ -199,7 +199,9 @@ def _fit(net: Any, X: np.ndarray, y: np.ndarray, args: argparse.Namespace, monit
         patience=args.patience,
         time_limit=args.time_limit,
     )
-    fingerprint = _check_resume(args, X, y)
+    # only checkpoints keep the fingerprint: a run without them does not hash its data
+    uses_checkpoints = getattr(args, "checkpoint", None) or getattr(args, "resume", None)
+    fingerprint = _check_resume(args, X, y) if uses_checkpoints else None
     optimizer: Optimizer
     if args.optimizer == "sgd" and args.momentum:
         optimizer = SGD(lr=0.01 if args.lr is None else args.lr, momentum=args.momentum)
@@ -221,7 +223,7 @@ def _fit(net: Any, X: np.ndarray, y: np.ndarray, args: argparse.Namespace, monit
     options.update(extra)  # the table path's validation rows, callbacks, metrics and weights
     from .persistence import checkpoint_metadata
 
-    with checkpoint_metadata(data_fingerprint=fingerprint):
+    with checkpoint_metadata(**({} if fingerprint is None else {"data_fingerprint": fingerprint})):
         return net.fit(X, y, **options)
 
 
@@ -320,8 +322,9 @@ def _check_output_folder(path: str | None, argument: str) -> None:
 def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
     """SHA-256 of the training arrays (shapes and values): the same data in another file matches."""
     digest = hashlib.sha256(f"{X.shape}{y.shape}".encode())
-    digest.update(np.ascontiguousarray(X, dtype=np.float64).tobytes())
-    digest.update(np.ascontiguousarray(y, dtype=np.float64).tobytes())
+    # .data (a memoryview) hashes the values in place: tobytes() would copy them first (32 MB for 200k x 20)
+    digest.update(np.ascontiguousarray(X, dtype=np.float64).data)
+    digest.update(np.ascontiguousarray(y, dtype=np.float64).data)
     return digest.hexdigest()[:32]
 
 

@@ -155,10 +155,16 @@ PREDICT_CHUNK = 8192
 
 def predict_rows(net: Any, X: np.ndarray, chunk: int = PREDICT_CHUNK) -> np.ndarray:
     """``net.predict(X)`` in blocks of ``chunk`` rows: the same numbers, and on 200k rows about half
-    the time of one pass, whose activations do not fit in the cache."""
-    if len(X) <= chunk:
-        return net.predict(X)
-    return np.concatenate([net.predict(X[i : i + chunk]) for i in range(0, len(X), chunk)])
+    the time of one pass, whose activations do not fit in the cache. On one BLAS thread when every
+    product of a block is below :data:`backproplab._threads.PREDICT_PRODUCT` (the thread count does
+    not change the numbers; the block size would)."""
+    from ._threads import PREDICT_PRODUCT, blas_threads_for
+    from .training import _largest_product
+
+    with blas_threads_for(_largest_product(net, min(chunk, len(X))), PREDICT_PRODUCT):
+        if len(X) <= chunk:
+            return net.predict(X)
+        return np.concatenate([net.predict(X[i : i + chunk]) for i in range(0, len(X), chunk)])
 
 
 def split_rows(n: int, fraction: float | None, seed: int) -> tuple[np.ndarray, np.ndarray | None]:

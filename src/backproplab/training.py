@@ -202,6 +202,7 @@ def fit(
         return trainer.run()
     finally:
         net.loss_fn = base_loss  # a WeightedLoss lives for one run only
+        trainer.release()
 
 
 def fit_method() -> Callable[..., History]:
@@ -248,9 +249,6 @@ class Trainer:
         """Check and split the data, bind the optimizer, build the stop rules and hooks, resume."""
         net, config, opt = self.net, self.config, self.optimizer
         X, y = net.check_Xy(X, y)
-        # one row-ordered copy up front of a column-ordered X (a DataFrame's to_numpy(), a CSV reader's
-        # output): every batch gathers rows, which from a column-ordered array copies the whole array
-        X = np.ascontiguousarray(X)
         self.rng = check_rng_seed("seed", config.seed)
         weighted = config.sample_weight is not None
         if weighted:
@@ -258,6 +256,7 @@ class Trainer:
         X, y, self.X_val, self.y_val = _validation_split(net, X, y, config.validation, config.stop, self.rng)
         if weighted and self.y_val is not None and self.y_val.shape[1] > net.n_outputs:
             self.y_val = self.y_val[:, :-1]
+        X = _rows(X)  # after a split, whose rows come out row-ordered already: one copy, not two
         self.X, self.y = X, y
         self.y_plain = y[:, :-1] if weighted else y  # targets without the weight column, for metrics
         for layer in net.body:  # fitted preprocessing (Standardize) learns from the training rows once
@@ -286,6 +285,17 @@ class Trainer:
             if callback.on_train_begin(net, self.history):
                 self.reason = "callback"
         self._build_hooks()
+
+    #: attributes that hold the training data or its copies (see :meth:`release`)
+    _data_names = ("X", "y", "y_plain", "X_val", "y_val", "batcher", "loop")  # (loop holds the batch pass)
+
+    def release(self) -> None:
+        """Drop the training data and its copies (a row-ordered copy of X, a validation split).
+        :func:`fit` calls it on return: hooks that point back at the trainer (the progress bar, a
+        schedule, the monitor) make reference cycles, which would otherwise keep the copies alive
+        until the garbage collector runs, while the next fit makes its own."""
+        for name in self._data_names:
+            self.__dict__.pop(name, None)
 
     def _describe(self) -> dict[str, Any]:
         config = self.config
@@ -617,12 +627,24 @@ class Batcher:
         self.y_buffers: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
         self.last_size = -1
         self.gather = _direct_gather(net, X, self.batch)
+        # the plain function, not a bound method: a bound method kept on self is a reference cycle,
+        # which would keep X (a row-ordered copy, the training rows of a split) alive after fit
+        # returns, until the garbage collector happens to run
+        self._pass: Callable[[Batcher, Any], float] | None = None
+        self._closure: Callable[[Any], float] | None = None  # (a closure that refers to no Batcher)
         if self.batch == n:
-            self.forward_backward: Callable[[Any], float] = self._whole
+            self._pass = Batcher._whole
         elif self.gather is not None:
-            self.forward_backward = self._gathered
+            self._pass = Batcher._gathered
         else:
-            self.forward_backward = self._taker()
+            self._closure = _taker(net, X, y, self.reorder_y)
+
+    @property
+    def forward_backward(self) -> Callable[[Any], float]:
+        """``forward_backward(index) -> loss`` for a batch of row indices (None: the whole set)."""
+        if self._closure is not None:
+            return self._closure
+        return self._pass.__get__(self)  # type: ignore[union-attr, no-any-return]
 
     def epochs(self, rng: np.random.Generator, sampling: str, shuffle: bool) -> Callable[[], Iterable[np.ndarray | None]]:
         """What gives the batches of one epoch, as row indices (None: the whole set), chosen once."""
@@ -659,23 +681,6 @@ class Batcher:
     def _whole(self, index: None) -> float:
         return self.net.forward_backward(self.X, self.y_full)
 
-    def _taker(self) -> Callable[[np.ndarray], float]:
-        """``np.take`` of each batch into row-major buffers, then the forward/backward pass. The path
-        of small networks, so what it reads is held in the closure rather than looked up per step."""
-        take_X, take_y, forward_backward, switch = self.X.take, self.y.take, self.net.forward_backward, self._switch
-
-        def taken(index: np.ndarray) -> float:
-            if index.shape[0] != self.last_size:
-                switch(index.shape[0])
-            # "clip" skips take's bounds-checking temporary copy; the indices are ours and in range
-            Xb = take_X(index, 0, self.xb, "clip")
-            yb, ordered = take_y(index, 0, self.yb, "clip"), self.yb_ordered
-            if ordered is not None:  # (see _targets)
-                _fastnp.copyto(ordered, yb)
-                yb = ordered
-            return forward_backward(Xb, yb)
-        return taken
-
     def _gathered(self, index: np.ndarray) -> float:
         size = index.shape[0]
         if size != self.last_size:
@@ -684,6 +689,32 @@ class Batcher:
         Xb = net.workspace.first_input((size, X.shape[1]), X.dtype)
         self.gather(X, index, Xb.T)  # type: ignore[misc, union-attr]
         return net.forward_backward(None, self._targets(index))  # None: the batch is in place
+
+
+def _taker(net: Network, X: np.ndarray, y: np.ndarray, reorder_y: bool) -> Callable[[np.ndarray], float]:
+    """``np.take`` of each batch into row-major buffers, then the forward/backward pass: the path of
+    small networks, so what it reads is held in the closure rather than looked up per step. It
+    refers to no Batcher (a cycle would keep X alive after fit returns)."""
+    take_X, take_y, forward_backward = X.take, y.take, net.forward_backward
+    buffers: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
+    last, xb, yb_rows, ordered = -1, X[:0], y[:0], None
+
+    def taken(index: np.ndarray) -> float:
+        nonlocal last, xb, yb_rows, ordered
+        size = index.shape[0]
+        if size != last:
+            if size not in buffers:
+                buffers[size] = (np.empty((size, X.shape[1]), X.dtype), np.empty((size, y.shape[1]), y.dtype),
+                                 np.empty((size, y.shape[1]), y.dtype, order="F") if reorder_y else None)
+            (xb, yb_rows, ordered), last = buffers[size], size
+        # "clip" skips take's bounds-checking temporary copy; the indices are ours and in range
+        Xb = take_X(index, 0, xb, "clip")
+        yb = take_y(index, 0, yb_rows, "clip")
+        if ordered is not None:  # (see Batcher._targets)
+            _fastnp.copyto(ordered, yb)
+            yb = ordered
+        return forward_backward(Xb, yb)
+    return taken
 
 
 RANDOM_CHUNK = 64
@@ -711,6 +742,13 @@ def _direct_gather(net: Network, X: np.ndarray, batch: int) -> Any:
         return None
     kernels = _kernels.kernels()
     return kernels["gather_transposed"] if kernels is not None else None
+
+
+def _rows(X: np.ndarray) -> np.ndarray:
+    """``X`` itself when it is row-ordered, else one row-ordered copy (of a column-ordered X: a
+    DataFrame's values, a CSV reader's output). Every batch gathers rows, and ``take`` along the rows
+    of an array that is not row-ordered first copies the whole array, once per batch."""
+    return X if X.flags.c_contiguous else np.ascontiguousarray(X)
 
 
 def _largest_product(net: Network, batch: int) -> int:
