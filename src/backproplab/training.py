@@ -790,6 +790,8 @@ def _validation_split(
     return X[train_idx], y[train_idx], X[val_idx], y[val_idx]
 
 
+#: rows per block of the predictions behind per-epoch metrics
+METRIC_BLOCK = 8192
 #: a step loss above this many times max(start loss, 1) is divergence; the start loss is the first step's
 DIVERGE_FACTOR = 1e6
 #: inputs beyond this magnitude are named as the cause of a divergence, before the learning rate
@@ -824,7 +826,10 @@ def _epoch_metrics(
         return
     sets: list[tuple[str, Any, Any]] = [("", X, y)] + ([("val_", X_val, y_val)] if X_val is not None else [])
     for prefix, data, target in sets:
-        predictions = net._predict(data)
+        # in blocks: one pass over 200k rows allocates activations of 200k x width, which costs more
+        # than the epoch's training when the memory is new to the process
+        predictions = net._predict(data) if len(data) <= METRIC_BLOCK else np.concatenate(
+            [net._predict(data[i : i + METRIC_BLOCK]) for i in range(0, len(data), METRIC_BLOCK)])
         for name in names:
             history.metrics.setdefault(prefix + name, []).append(metric_module.get(name)(target, predictions))
 
