@@ -335,8 +335,9 @@ def test_cli_sweep_bad_config_exits_2(tmp_path, capsys):
 
 
 def test_ctrl_c_keeps_finished_rows_exits_130_and_the_rerun_completes(tmp_path):
-    # runs long enough (~0.3 s each) that a loaded machine cannot finish all 24 between the first row and the signal
-    slow = RACE_TOML.replace("max_steps = 200", "max_steps = 8000").replace("seeds = 4", "seeds = 12")
+    # the table is first written 2 s after the sweep starts (it flushes in chunks), so the 24 runs must
+    # take well beyond that: ~1 s each; with 0.1-0.3 s runs, all 24 were often done by the first write
+    slow = RACE_TOML.replace("max_steps = 200", "max_steps = 30000").replace("seeds = 4", "seeds = 12")
     config = write_toml(tmp_path / "race.toml", slow)
     out = tmp_path / "race.csv"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.join(os.path.dirname(__file__), "..", "src"), os.environ.get("PYTHONPATH", "")])}

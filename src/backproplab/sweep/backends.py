@@ -143,7 +143,9 @@ def iter_unordered(fn: Callable[..., R], items: Sequence[Any], backend: str = "l
     elif backend == "loky":
         joblib = _joblib()
         with joblib.parallel_config(backend="loky", inner_max_num_threads=1):
-            parallel = joblib.Parallel(n_jobs=n_jobs or -1, return_as="generator_unordered")
+            # one run per task: joblib's "auto" batching groups short runs, whose rows then arrive (and
+            # are kept on Ctrl-C) only when the whole group is done
+            parallel = joblib.Parallel(n_jobs=n_jobs or -1, return_as="generator_unordered", batch_size=1)
             yield from parallel(joblib.delayed(fn)(item, shared) for item in items)
     else:
         yield from _dask_unordered(fn, items, scheduler, n_jobs, shared, keys)
