@@ -47,7 +47,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 from . import optimizers, registry
 from ._validation import check_estimator_params, choose, plain
 from .network import Network
-from .training import Callback, ConvergenceWarning, History, Stop
+from .training import Callback, ConvergenceWarning, History, Stop, _held_out_rows
 
 __all__ = ["BackpropClassifier", "BackpropRegressor"]
 
@@ -202,8 +202,8 @@ class _BaseBackprop(BaseEstimator):
                 scaler.fit(X)
             self._optimizer_state = self._optimizer()
             self.loss_curve_, self.validation_loss_, self.n_iter_, self.t_ = [], [], 0, 0
-        held_out = int(round(self.validation_fraction * len(X))) if (self.early_stopping and not incremental) else 0
-        training_rows = len(X) - held_out  # (the split fit makes for validation)
+        validation = self.early_stopping and not incremental
+        training_rows = len(X) - (_held_out_rows(self.validation_fraction, len(X)) if validation else 0)
         batch = self._batch(training_rows)
         self.network_.l2 = float(self.alpha) / batch
         stop = Stop() if incremental else self._stop()
@@ -218,7 +218,7 @@ class _BaseBackprop(BaseEstimator):
                 batch_size=batch,
                 max_epochs=epochs,
                 stop=stop,
-                validation=self.validation_fraction if (self.early_stopping and not incremental) else None,
+                validation=self.validation_fraction if validation else None,
                 shuffle=self.shuffle,
                 seed=seed,
                 progress=False,

@@ -150,7 +150,7 @@ def decode(metadata: dict[str, Any], outputs: np.ndarray) -> tuple[np.ndarray, n
     return outputs, None
 
 
-PREDICT_CHUNK = 8192
+PREDICT_CHUNK = 8192  # (Network._predict_blocks's block too: the block size decides the bits)
 
 
 def predict_rows(net: Any, X: np.ndarray, chunk: int = PREDICT_CHUNK) -> np.ndarray:

@@ -760,6 +760,11 @@ def _largest_product(net: Network, batch: int) -> int:
                 if isinstance(layer, Dense)), default=0)
 
 
+def _held_out_rows(fraction: float, n: int) -> int:
+    """How many of ``n`` rows ``validation=fraction`` holds out."""
+    return int(round(fraction * n))
+
+
 def _validation_split(
     net: Network, X: np.ndarray, y: np.ndarray, validation: Any, stop: Stop, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -779,7 +784,7 @@ def _validation_split(
             )
         return X, y, X_val, y_val
     fraction = check_real("validation", validation, minimum=0.0, strict=True, maximum=1.0)
-    n_val = int(round(fraction * X.shape[0]))
+    n_val = _held_out_rows(fraction, X.shape[0])
     if fraction >= 1 or n_val < 1 or n_val >= X.shape[0]:
         raise ValueError(
             f"validation={validation!r} leaves {n_val} of {X.shape[0]} samples for validation; "
@@ -790,8 +795,6 @@ def _validation_split(
     return X[train_idx], y[train_idx], X[val_idx], y[val_idx]
 
 
-#: rows per block of the predictions behind per-epoch metrics
-METRIC_BLOCK = 8192
 #: a step loss above this many times max(start loss, 1) is divergence; the start loss is the first step's
 DIVERGE_FACTOR = 1e6
 #: inputs beyond this magnitude are named as the cause of a divergence, before the learning rate
@@ -826,10 +829,7 @@ def _epoch_metrics(
         return
     sets: list[tuple[str, Any, Any]] = [("", X, y)] + ([("val_", X_val, y_val)] if X_val is not None else [])
     for prefix, data, target in sets:
-        # in blocks: one pass over 200k rows allocates activations of 200k x width, which costs more
-        # than the epoch's training when the memory is new to the process
-        predictions = net._predict(data) if len(data) <= METRIC_BLOCK else np.concatenate(
-            [net._predict(data[i : i + METRIC_BLOCK]) for i in range(0, len(data), METRIC_BLOCK)])
+        predictions = net._predict_blocks(data)
         for name in names:
             history.metrics.setdefault(prefix + name, []).append(metric_module.get(name)(target, predictions))
 
